@@ -1,0 +1,64 @@
+#pragma once
+// State shared by all workers of one broker: the configuration, the retained store, the workers' cores
+// and the way to post work to another worker. Everything here is either immutable after start-up,
+// atomic, or guarded inside its own type (RetainedStore).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "broker/retained_store.hpp"
+#include "broker/stats.hpp"
+#include "config/config.hpp"
+
+namespace starling::broker {
+
+class Shard;
+
+// Implemented by the transport layer: runs a function on a worker's event loop.
+class WorkerPoster {
+  public:
+    virtual ~WorkerPoster() = default;
+    virtual void post(unsigned worker, std::function<void()> fn) = 0;
+};
+
+class Broker {
+  public:
+    Broker(const config::Config& config, unsigned workers);
+    ~Broker();
+
+    const config::Config& config() const { return config_; }
+    void setConfig(const config::Config& c) {
+        config_ = c;
+    }  // start-up / reload, workers quiescent for fields they read
+    unsigned workerCount() const { return static_cast<unsigned>(shards_.size()); }
+    Shard& shard(unsigned i) { return *shards_[i]; }
+    RetainedStore& retained() { return retained_; }
+
+    void setPoster(WorkerPoster* p) { poster_ = p; }
+    void post(unsigned worker, std::function<void()> fn) { poster_->post(worker, std::move(fn)); }
+
+    // The worker that owns the session of `client_id` (sessions live on one worker, chosen by hash, so
+    // takeover never crosses threads).
+    unsigned ownerOf(std::string_view client_id) const;
+
+    std::atomic<int64_t> connections{0};  // open sockets
+    std::atomic<uint64_t> next_link_id{1};
+    uint64_t start_time_ms() const { return start_ms_; }
+    bool allowAnonymous() const;
+
+    StatsSnapshot stats() const;
+    // True while some worker has more cross-worker messages waiting than its high watermark: publishers
+    // are then read more slowly instead of buffering without bound.
+    bool overloaded() const;
+
+  private:
+    config::Config config_;
+    RetainedStore retained_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    WorkerPoster* poster_ = nullptr;
+    uint64_t start_ms_;
+};
+
+}  // namespace starling::broker

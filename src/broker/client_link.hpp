@@ -1,0 +1,60 @@
+#pragma once
+// A client connection as the broker core sees it: somewhere to write packets and a few bytes of state the
+// core keeps per connection. The transport (src/net) implements the I/O; the core never sees a socket.
+// Owned by one worker; not thread-safe.
+#include <cstdint>
+#include <string>
+
+#include "broker/message.hpp"
+#include "protocol/types.hpp"
+
+namespace starling::broker {
+
+class Session;
+
+// Why a connection ended, for the log and for deciding whether the will is published.
+enum class CloseReason : uint8_t {
+    kNone,
+    kClientDisconnect,          // DISCONNECT received: no will [MQTT-3.14.4-3]
+    kClientDisconnectWithWill,  // v5 DISCONNECT 0x04
+    kSocketClosed,              // peer closed or I/O error
+    kKeepAliveTimeout,          // [MQTT-3.1.2-24]
+    kProtocolError,             // malformed packet or rule violation
+    kTakenOver,                 // same client id connected again [MQTT-3.1.4-2]
+    kLimitExceeded,             // packet too large, output hard limit, ...
+    kNotAuthorized,             // CONNECT refused
+    kServerShutdown,
+};
+const char* closeReasonText(CloseReason r);
+
+class ClientLink {
+  public:
+    virtual ~ClientLink() = default;
+
+    // Packets are appended here; the transport writes them at the end of the loop turn.
+    virtual protocol::Bytes& writeBuffer() = 0;
+    // Appends the shared tail of a PUBLISH: its encoded v5 properties (when `with_properties`) and payload.
+    // Large payloads are written from the message itself, not copied.
+    virtual void writeMessageTail(const MessagePtr& m, bool with_properties) = 0;
+    // Schedules a write of what was appended (once per turn, however often called).
+    virtual void flushSoon() = 0;
+    // Bytes written to the link but not yet taken by the kernel.
+    virtual uint64_t pendingOutputBytes() const = 0;
+    // Writes what is pending, then closes. Further input is ignored; the core's onClosed follows.
+    virtual void close(CloseReason reason) = 0;
+    virtual const std::string& remoteAddress() const = 0;
+
+    // State the core keeps per connection.
+    Session* session = nullptr;
+    protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
+    bool connected = false;  // CONNECT accepted
+    CloseReason close_reason = CloseReason::kNone;
+    std::string close_detail;       // which rule, for the log
+    uint16_t keep_alive = 0;        // seconds, 0 = none
+    uint64_t last_received_ms = 0;  // updated by the transport on every read
+    uint64_t over_soft_limit_since_ms = 0;
+    uint64_t id = 0;  // unique per broker run
+    uint16_t listener_port = 0;
+};
+
+}  // namespace starling::broker

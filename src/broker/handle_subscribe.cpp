@@ -1,0 +1,138 @@
+// SUBSCRIBE and UNSUBSCRIBE: the session's subscriptions, the local trie, the route index, SUBACK,
+// UNSUBACK and retained messages [MQTT 3.1.1 sections 3.8-3.11].
+#include <spdlog/spdlog.h>
+
+#include "broker/shard.hpp"
+#include "protocol/suback.hpp"
+#include "protocol/topic.hpp"
+#include "protocol/unsuback.hpp"
+
+namespace starling::broker {
+
+using protocol::ProtocolVersion;
+using protocol::QoS;
+using protocol::ReasonCode;
+
+void Shard::handleSubscribe(ClientLink& link, const protocol::Subscribe& sub) {
+    Session& s = *link.session;
+    const ProtocolVersion v = link.version;
+    protocol::Suback ack;
+    ack.packet_id = sub.packet_id;
+    ack.codes.reserve(sub.topics.size());
+    std::vector<std::pair<std::string_view, QoS>> granted;
+    for (const auto& t : sub.topics) {
+        if (t.filter.starts_with("$share/")) {
+            // Shared subscriptions arrive with the MQTT 5 issue.
+            ack.codes.push_back(
+                v == ProtocolVersion::kV5 ? static_cast<uint8_t>(ReasonCode::kSharedSubscriptionsNotSupported) : 0x80);
+            continue;
+        }
+        SubscriptionEntry e;
+        e.options = t.options;
+        if (sub.properties.subscription_identifiers.size() == 1)
+            e.identifier = sub.properties.subscription_identifiers[0];
+        addSubscription(s, t.filter, e);
+        ack.codes.push_back(static_cast<uint8_t>(t.options.qos));  // [MQTT-3.9.3-1] one code per filter, in order
+        granted.emplace_back(t.filter, t.options.qos);
+        spdlog::debug("{} {} {}", s.clientId(), static_cast<int>(t.options.qos), t.filter);
+    }
+    protocol::encodeSuback(link.writeBuffer(), ack, v);
+    link.flushSoon();
+    stats_.messages_sent.add();
+    // [MQTT-3.3.1-6] retained messages matching a new subscription are sent after the SUBACK.
+    for (size_t i = 0; i < sub.topics.size(); ++i) {
+        const auto& t = sub.topics[i];
+        if (t.filter.starts_with("$share/")) continue;
+        if (v == ProtocolVersion::kV5 && t.options.retain_handling == 2) continue;
+        sendRetained(s, t.filter, t.options.qos);
+    }
+}
+
+void Shard::handleUnsubscribe(ClientLink& link, const protocol::Unsubscribe& u) {
+    Session& s = *link.session;
+    protocol::Unsuback ack;
+    ack.packet_id = u.packet_id;
+    for (auto filter : u.filters) {
+        bool existed = s.subscriptions.count(std::string(filter)) > 0;
+        removeSubscription(s, filter);
+        ack.codes.push_back(static_cast<uint8_t>(existed ? ReasonCode::kSuccess : ReasonCode::kNoSubscriptionExisted));
+    }
+    protocol::encodeUnsuback(link.writeBuffer(), ack, link.version);
+    link.flushSoon();
+    stats_.messages_sent.add();
+}
+
+void Shard::sendRetained(Session& s, std::string_view filter, QoS granted) {
+    std::vector<MessagePtr> found;
+    broker_.retained().match(filter, found);
+    for (auto& m : found)
+        deliver(s, m, std::min(m->qos(), granted), true);
+}
+
+void Shard::addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e) {
+    auto [it, inserted] = s.subscriptions.insert_or_assign(std::string(filter), e);
+    auto& subs = subscriptions_.at(filter);
+    for (auto& sub : subs) {
+        if (sub.session == &s) {
+            // [MQTT-3.8.4-3] an identical filter replaces the existing subscription.
+            sub.entry = e;
+            return;
+        }
+    }
+    subs.push_back(Subscriber{&s, e});
+    stats_.subscriptions.add();
+    if (subs.size() == 1) routeChanged(filter, true);
+}
+
+void Shard::removeSubscription(Session& s, std::string_view filter) {
+    auto it = s.subscriptions.find(std::string(filter));
+    if (it == s.subscriptions.end()) return;
+    s.subscriptions.erase(it);
+    auto* subs = subscriptions_.find(filter);
+    if (!subs) return;
+    for (auto sit = subs->begin(); sit != subs->end(); ++sit) {
+        if (sit->session == &s) {
+            subs->erase(sit);
+            stats_.subscriptions.sub();
+            break;
+        }
+    }
+    if (subs->empty()) {
+        subscriptions_.erase(filter);
+        routeChanged(filter, false);
+    }
+}
+
+void Shard::removeAllSubscriptions(Session& s) {
+    std::vector<std::string> filters;
+    filters.reserve(s.subscriptions.size());
+    for (auto& [f, e] : s.subscriptions)
+        filters.push_back(f);
+    for (auto& f : filters)
+        removeSubscription(s, f);
+}
+
+void Shard::routeChanged(std::string_view filter, bool add) {
+    // The route index is replicated on every worker: each learns that this worker gained its first or
+    // lost its last subscriber to `filter`. Messages between workers keep their order, so a publish
+    // routed after this change sees it.
+    applyRoute(std::string(filter), index_, add);
+    for (unsigned w = 0; w < broker_.workerCount(); ++w) {
+        if (w == index_) continue;
+        Shard* target = &broker_.shard(w);
+        broker_.post(w, [target, f = std::string(filter), from = index_, add] { target->applyRoute(f, from, add); });
+    }
+}
+
+void Shard::applyRoute(const std::string& filter, unsigned worker, bool add) {
+    if (add) {
+        routes_.at(filter) |= (uint64_t(1) << worker);
+        return;
+    }
+    uint64_t* mask = routes_.find(filter);
+    if (!mask) return;
+    *mask &= ~(uint64_t(1) << worker);
+    if (*mask == 0) routes_.erase(filter);
+}
+
+}  // namespace starling::broker

@@ -1,0 +1,79 @@
+#pragma once
+// One client's session [MQTT 3.1.1 section 4.1]: subscriptions, outgoing QoS 1/2 in flight, messages
+// queued while offline or while the in-flight window is full, and incoming QoS 2 packet ids awaiting
+// PUBREL. It outlives its connection when the session is persistent. Owned by one worker.
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "broker/client_link.hpp"
+#include "broker/message.hpp"
+#include "protocol/subscribe.hpp"
+#include "protocol/types.hpp"
+
+namespace starling::broker {
+
+struct SubscriptionEntry {
+    protocol::SubscriptionOptions options;
+    uint32_t identifier = 0;  // v5 subscription identifier, 0 = none
+};
+
+struct WillMessage {
+    std::string topic;
+    std::string payload;
+    std::string properties;  // encoded forwardable v5 properties
+    protocol::QoS qos = protocol::QoS::kAtMostOnce;
+    bool retain = false;
+    uint32_t message_expiry = 0;  // v5, seconds; 0 = none
+};
+
+struct OutgoingInflight {
+    uint16_t packet_id = 0;
+    MessagePtr message;
+    protocol::QoS qos = protocol::QoS::kAtLeastOnce;
+    bool retain = false;
+    bool released = false;  // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+};
+
+struct QueuedDelivery {
+    MessagePtr message;
+    protocol::QoS qos = protocol::QoS::kAtMostOnce;
+    bool retain = false;
+};
+
+class Session {
+  public:
+    explicit Session(std::string client_id) : client_id_(std::move(client_id)) {}
+
+    const std::string& clientId() const { return client_id_; }
+
+    ClientLink* link = nullptr;  // null while offline
+    bool persistent = false;     // clean session 0 (v5: session expiry > 0)
+    protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
+    std::optional<WillMessage> will;
+    std::string username;
+
+    std::unordered_map<std::string, SubscriptionEntry> subscriptions;
+
+    std::deque<OutgoingInflight> inflight;  // in the order sent [MQTT-4.6.0-1]
+    std::deque<QueuedDelivery> queue;
+    uint64_t queued_bytes = 0;
+    std::unordered_set<uint16_t> incoming_qos2;  // PUBREC sent, waiting for PUBREL [MQTT-4.3.3-9]
+
+    // Next free outgoing packet identifier, skipping ones in flight [MQTT-2.2.1-3].
+    uint16_t nextPacketId();
+
+    // Scratch for de-duplicating overlapping matches of one publish [MQTT-3.3.5-1].
+    uint64_t match_generation = 0;
+    protocol::QoS match_qos = protocol::QoS::kAtMostOnce;
+    bool match_retain_as_published = false;
+
+  private:
+    std::string client_id_;
+    uint16_t next_packet_id_ = 0;
+};
+
+}  // namespace starling::broker

@@ -1,0 +1,231 @@
+#include "broker/shard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "protocol/connack.hpp"
+
+namespace starling::broker {
+
+using protocol::PacketType;
+using protocol::ProtocolVersion;
+
+Shard::Shard(Broker& broker, unsigned index) : broker_(broker), index_(index) {
+    outbox_.resize(64);
+}
+
+Shard::~Shard() = default;
+
+void Shard::onOpened(ClientLink& link) {
+    links_.insert(&link);
+    link.last_received_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+
+Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& frame) {
+    stats_.messages_received.add();
+    stats_.bytes_received.add(frame.size);
+    if (!link.connected) {
+        if (frame.type() != PacketType::kConnect) {
+            protocolViolation(link, "[MQTT-3.1.0-1] first packet was not CONNECT");
+            return {};
+        }
+        auto connect = protocol::decodeConnect(frame.flags(), frame.body);
+        if (!connect) {
+            const auto& err = connect.error();
+            if (err.reason == protocol::ReasonCode::kUnsupportedProtocolVersion) {
+                // [MQTT-3.1.2-2] answer in the 3.1.1 format: return code 0x01, then close.
+                refuseConnect(link, ProtocolVersion::kV311,
+                              static_cast<uint8_t>(protocol::ConnackCode311::kUnacceptableProtocolVersion),
+                              "unsupported protocol version");
+                return {};
+            }
+            protocolViolation(link, err.rule);
+            return {};
+        }
+        std::string assigned;
+        if (connect->client_id.empty()) {
+            // The assigned identifier is made to hash to this worker, so the connection never migrates.
+            static thread_local uint64_t counter = 0;
+            do {
+                assigned = broker_.config().auto_id_prefix + std::to_string(broker_.start_time_ms()) + "-" +
+                           std::to_string(index_) + "-" + std::to_string(++counter);
+            } while (broker_.ownerOf(assigned) != index_);
+        } else {
+            unsigned owner = broker_.ownerOf(connect->client_id);
+            if (owner != index_) return {FrameOutcome::kMigrate, owner};
+        }
+        handleConnect(link, *connect, assigned);
+        return {};
+    }
+
+    const ProtocolVersion v = link.version;
+    switch (frame.type()) {
+        case PacketType::kPublish: {
+            auto p = protocol::decodePublish(frame.flags(), frame.body, v);
+            if (!p) return protocolViolation(link, p.error().rule), FrameOutcome{};
+            handlePublish(link, *p);
+            break;
+        }
+        case PacketType::kPuback:
+        case PacketType::kPubrec:
+        case PacketType::kPubrel:
+        case PacketType::kPubcomp: {
+            auto a = protocol::decodePubAck(frame.first_byte, frame.body, v);
+            if (!a) return protocolViolation(link, a.error().rule), FrameOutcome{};
+            handlePubAck(link, *a);
+            break;
+        }
+        case PacketType::kSubscribe: {
+            auto s = protocol::decodeSubscribe(frame.flags(), frame.body, v);
+            if (!s) return protocolViolation(link, s.error().rule), FrameOutcome{};
+            handleSubscribe(link, *s);
+            break;
+        }
+        case PacketType::kUnsubscribe: {
+            auto u = protocol::decodeUnsubscribe(frame.flags(), frame.body, v);
+            if (!u) return protocolViolation(link, u.error().rule), FrameOutcome{};
+            handleUnsubscribe(link, *u);
+            break;
+        }
+        case PacketType::kPingreq: {
+            auto p = protocol::decodePingreq(frame.flags(), frame.body);
+            if (!p) return protocolViolation(link, p.error().rule), FrameOutcome{};
+            protocol::encodePingresp(link.writeBuffer());
+            link.flushSoon();
+            stats_.messages_sent.add();
+            break;
+        }
+        case PacketType::kDisconnect: {
+            auto d = protocol::decodeDisconnect(frame.flags(), frame.body, v);
+            if (!d) return protocolViolation(link, d.error().rule), FrameOutcome{};
+            handleDisconnect(link, *d);
+            break;
+        }
+        case PacketType::kConnect:
+            protocolViolation(link, "[MQTT-3.1.0-2] second CONNECT");
+            break;
+        default:
+            protocolViolation(link, "packet type not sent by clients");
+            break;
+    }
+    return {};
+}
+
+void Shard::protocolViolation(ClientLink& link, const char* rule) {
+    if (link.close_reason != CloseReason::kNone) return;
+    link.close_detail = rule ? rule : "";
+    link.close(CloseReason::kProtocolError);
+}
+
+void Shard::handleDisconnect(ClientLink& link, const protocol::Disconnect& d) {
+    // [MQTT-3.14.4-3] a DISCONNECT discards the will; v5 reason 0x04 asks for it to be sent.
+    if (d.reason == protocol::ReasonCode::kDisconnectWithWillMessage) {
+        link.close(CloseReason::kClientDisconnectWithWill);
+    } else {
+        if (link.session) link.session->will.reset();
+        link.close(CloseReason::kClientDisconnect);
+    }
+}
+
+void Shard::onClosed(ClientLink& link) {
+    links_.erase(&link);
+    Session* s = link.session;
+    if (!s) {
+        if (link.connected) return;
+        spdlog::debug("Connection from {} closed before CONNECT ({}{}{}).", link.remoteAddress(),
+                      closeReasonText(link.close_reason), link.close_detail.empty() ? "" : ": ", link.close_detail);
+        return;
+    }
+    link.session = nullptr;
+    s->link = nullptr;
+    stats_.clients_connected.sub();
+    CloseReason reason = link.close_reason == CloseReason::kNone ? CloseReason::kSocketClosed : link.close_reason;
+    if (reason == CloseReason::kClientDisconnect) {
+        spdlog::info("Client {} disconnected.", s->clientId());
+    } else {
+        spdlog::info("Client {} closed its connection: {}{}{}.", s->clientId(), closeReasonText(reason),
+                     link.close_detail.empty() ? "" : ": ", link.close_detail);
+    }
+    if (reason != CloseReason::kClientDisconnect && reason != CloseReason::kServerShutdown) publishWill(*s);
+    s->will.reset();
+    if (!s->persistent) endSession(*s);
+}
+
+void Shard::endSession(Session& s) {
+    removeAllSubscriptions(s);
+    stats_.queued_messages.sub(s.queue.size());
+    stats_.inflight_messages.sub(s.inflight.size());
+    stats_.clients_total.sub();
+    std::string id = s.clientId();
+    sessions_.erase(id);
+}
+
+void Shard::publishWill(Session& s) {
+    if (!s.will) return;
+    const WillMessage& w = *s.will;
+    Message::Init init;
+    init.topic = w.topic;
+    init.payload = w.payload;
+    init.properties = w.properties;
+    init.qos = w.qos;
+    init.retain = w.retain;
+    init.origin = reinterpret_cast<uint64_t>(&s);
+    if (w.message_expiry) {
+        init.expires_at_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                       std::chrono::system_clock::now().time_since_epoch())
+                                                       .count()) +
+                             uint64_t(w.message_expiry) * 1000;
+    }
+    s.will.reset();
+    publish(Message::create(init));
+}
+
+void Shard::tick(uint64_t now_ms) {
+    const auto& cfg = broker_.config();
+    for (ClientLink* link : links_) {
+        if (link->close_reason != CloseReason::kNone) continue;
+        if (!link->connected) {
+            // A socket that never sends CONNECT is dropped (half-open and idle sockets).
+            if (now_ms - link->last_received_ms > 10'000) {
+                link->close_detail = "no CONNECT within 10 seconds";
+                link->close(CloseReason::kKeepAliveTimeout);
+            }
+            continue;
+        }
+        // [MQTT-3.1.2-24] one and a half times the keep-alive without a packet.
+        if (link->keep_alive && now_ms - link->last_received_ms > uint64_t(link->keep_alive) * 1500) {
+            link->close(CloseReason::kKeepAliveTimeout);
+            continue;
+        }
+        uint64_t pending = link->pendingOutputBytes();
+        if (pending > cfg.output_limit_soft) {
+            if (!link->over_soft_limit_since_ms) link->over_soft_limit_since_ms = now_ms;
+        } else {
+            link->over_soft_limit_since_ms = 0;
+        }
+    }
+    if (index_ == 0) publishSys(now_ms);
+}
+
+void Shard::flush() {
+    while (outbox_mask_) {
+        unsigned w = static_cast<unsigned>(__builtin_ctzll(outbox_mask_));
+        outbox_mask_ &= outbox_mask_ - 1;
+        Shard* target = &broker_.shard(w);
+        target->backlog_.fetch_add(static_cast<int64_t>(outbox_[w].size()), std::memory_order_relaxed);
+        broker_.post(w, [target, batch = std::move(outbox_[w])]() mutable { target->deliverBatch(batch); });
+        outbox_[w] = {};
+    }
+}
+
+void Shard::shutdown() {
+    std::vector<ClientLink*> links(links_.begin(), links_.end());
+    for (ClientLink* link : links) {
+        if (link->close_reason == CloseReason::kNone) link->close(CloseReason::kServerShutdown);
+    }
+}
+
+}  // namespace starling::broker

@@ -1,0 +1,123 @@
+#pragma once
+// One worker's share of the broker: the sessions it owns, its local subscription trie, its replica of the
+// route index, and the handling of every packet its connections receive (one file per packet kind:
+// handle_connect.cpp, handle_publish.cpp, ...). Owned by one worker thread; other workers reach it only
+// through Broker::post. Knows no sockets: input is frames, output goes to ClientLink.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/broker.hpp"
+#include "broker/client_link.hpp"
+#include "broker/filter_trie.hpp"
+#include "broker/message.hpp"
+#include "broker/session.hpp"
+#include "broker/stats.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/packet.hpp"
+
+namespace starling::broker {
+
+struct Subscriber {
+    Session* session;
+    SubscriptionEntry entry;
+};
+
+class Shard {
+  public:
+    Shard(Broker& broker, unsigned index);
+    ~Shard();
+
+    unsigned index() const { return index_; }
+    ShardStats& stats() { return stats_; }
+
+    struct FrameOutcome {
+        enum Kind { kContinue, kMigrate } kind = kContinue;
+        unsigned target = 0;  // kMigrate: the worker that owns this client's session
+    };
+    // A complete frame from `link`. kMigrate (only for a first CONNECT): hand the connection, with this
+    // frame unconsumed, to worker `target`; nothing was changed here. A link closed by this call gets
+    // onClosed later from the transport.
+    FrameOutcome onFrame(ClientLink& link, const protocol::Frame& frame);
+    // A link accepted by (or migrated to) this worker.
+    void onOpened(ClientLink& link);
+    // The link's socket is gone; `link` dies after this returns.
+    void onClosed(ClientLink& link);
+    // The link moved to another worker before CONNECT was accepted: drop it without a trace.
+    void forget(ClientLink& link) { links_.erase(&link); }
+    // Once per second or so: keep-alive, output limits, $SYS.
+    void tick(uint64_t now_ms);
+    // End of a loop turn in which frames were handled: hand batched messages to other workers.
+    void flush();
+    // Server shutdown: close every link (wills are not published, as Mosquitto does on a clean stop).
+    void shutdown();
+
+    // Messages handed to this worker by others and not yet delivered: read by publishers' workers to slow
+    // down reading when this one falls behind.
+    int64_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
+    static constexpr int64_t kBacklogHigh = 100'000;
+
+    // Publishes a message as if a client had (wills, $SYS): retained store, routing, delivery.
+    void publish(const MessagePtr& m);
+
+  private:
+    // Packet handlers.
+    void handleConnect(ClientLink& link, protocol::Connect& c, const std::string& assigned_id);
+    void handlePublish(ClientLink& link, protocol::Publish& p);
+    void handlePubAck(ClientLink& link, const protocol::PubAck& a);
+    void handleSubscribe(ClientLink& link, const protocol::Subscribe& s);
+    void handleUnsubscribe(ClientLink& link, const protocol::Unsubscribe& u);
+    void handleDisconnect(ClientLink& link, const protocol::Disconnect& d);
+
+    void refuseConnect(ClientLink& link, protocol::ProtocolVersion v, uint8_t code, const char* why);
+    void protocolViolation(ClientLink& link, const char* rule);
+
+    // Delivery.
+    void deliverLocal(const MessagePtr& m);
+    void deliverBatch(std::vector<MessagePtr>& batch);
+    void deliver(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain);
+    void sendPublish(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, uint16_t packet_id, bool dup);
+    void enqueue(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain);
+    void drainQueue(Session& s);
+    void resendInflight(Session& s);
+    size_t inflightWindow(const Session& s) const;
+
+    // Subscriptions and routes.
+    void addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e);
+    void removeSubscription(Session& s, std::string_view filter);
+    void removeAllSubscriptions(Session& s);
+    void routeChanged(std::string_view filter, bool add);
+    void applyRoute(const std::string& filter, unsigned worker, bool add);
+
+    void publishWill(Session& s);
+    void endSession(Session& s);
+    void sendRetained(Session& s, std::string_view filter, protocol::QoS granted);
+    void publishSys(uint64_t now_ms);
+
+    Broker& broker_;
+    unsigned index_;
+    ShardStats stats_;
+
+    std::unordered_map<std::string, std::unique_ptr<Session>, StringHash, std::equal_to<>> sessions_;
+    std::unordered_set<ClientLink*> links_;
+    FilterTrie<std::vector<Subscriber>> subscriptions_;
+    FilterTrie<uint64_t> routes_;  // filter -> bit set of workers with a subscriber (replica)
+
+    std::atomic<int64_t> backlog_{0};
+    std::vector<std::vector<MessagePtr>> outbox_;  // per worker, flushed at end of turn
+    uint64_t outbox_mask_ = 0;                     // workers whose outbox is not empty
+    uint64_t match_generation_ = 0;
+    std::vector<Session*> matched_;
+    protocol::Bytes scratch_;
+
+    uint64_t next_sys_ms_ = 0;
+    uint64_t last_sys_ms_ = 0;
+    StatsSnapshot last_sys_stats_;
+    double load_[3][4] = {};  // msgs recv, msgs sent, bytes recv, bytes sent x 1/5/15 min
+};
+
+}  // namespace starling::broker

@@ -1,0 +1,53 @@
+#pragma once
+// Counters kept by each worker (written by that worker only, read by any) and their sum.
+#include <cstdint>
+
+#include "util/counter.hpp"
+
+namespace starling::broker {
+
+struct ShardStats {
+    Counter clients_connected;  // gauge
+    Counter clients_total;      // sessions, online and offline (gauge)
+    Counter connections_total;  // accepted CONNECTs since start
+    Counter messages_received;
+    Counter messages_sent;
+    Counter publish_received;
+    Counter publish_sent;
+    Counter bytes_received;
+    Counter bytes_sent;
+    Counter dropped_queue_full;
+    Counter dropped_output_limit;
+    Counter dropped_expired;
+    Counter subscriptions;      // gauge
+    Counter queued_messages;    // gauge, offline + window-full queues
+    Counter inflight_messages;  // gauge
+};
+
+struct StatsSnapshot {
+    uint64_t clients_connected = 0, clients_total = 0, connections_total = 0;
+    uint64_t messages_received = 0, messages_sent = 0, publish_received = 0, publish_sent = 0;
+    uint64_t bytes_received = 0, bytes_sent = 0;
+    uint64_t dropped_queue_full = 0, dropped_output_limit = 0, dropped_expired = 0;
+    uint64_t subscriptions = 0, queued_messages = 0, inflight_messages = 0;
+
+    void add(const ShardStats& s) {
+        clients_connected += s.clients_connected.get();
+        clients_total += s.clients_total.get();
+        connections_total += s.connections_total.get();
+        messages_received += s.messages_received.get();
+        messages_sent += s.messages_sent.get();
+        publish_received += s.publish_received.get();
+        publish_sent += s.publish_sent.get();
+        bytes_received += s.bytes_received.get();
+        bytes_sent += s.bytes_sent.get();
+        dropped_queue_full += s.dropped_queue_full.get();
+        dropped_output_limit += s.dropped_output_limit.get();
+        dropped_expired += s.dropped_expired.get();
+        subscriptions += s.subscriptions.get();
+        queued_messages += s.queued_messages.get();
+        inflight_messages += s.inflight_messages.get();
+    }
+};
+
+}  // namespace starling::broker

@@ -1,0 +1,86 @@
+#pragma once
+// The broker's configuration, read from a file in Mosquitto's dialect (see `man mosquitto.conf`): one
+// directive per line, `#` comments, `listener` starting a listener block, `include_dir` pulling in
+// `*.conf` files in sorted order. Plain values; built at start-up or on SIGHUP by one thread.
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace starling::config {
+
+// A configuration error, with where it is: "starling.conf:12: unknown directive 'foo'".
+class ConfigError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Listener {
+    uint16_t port = 1883;
+    std::string address;            // empty: every address (IPv4 and IPv6)
+    std::string protocol = "mqtt";  // "mqtt" (websockets: a later issue)
+    int max_connections = -1;       // per listener; -1 unlimited
+    std::string source;             // "file:line" of its `listener` line, for messages
+};
+
+enum class LogDest { kStdout, kStderr, kFile, kSyslog, kTopic, kNone };
+
+struct LogTarget {
+    LogDest dest = LogDest::kStderr;
+    std::string path;  // kFile
+};
+
+struct Config {
+    std::vector<Listener> listeners;  // empty after parsing means: the default (127.0.0.1 and ::1, 1883)
+
+    // General
+    unsigned worker_threads = 0;          // ours; 0 = number of cores
+    std::optional<bool> allow_anonymous;  // unset: Mosquitto 2 semantics decided by the broker
+    int max_connections = -1;             // global; -1 unlimited
+    uint16_t max_keepalive = 65535;       // 0..65535; clients asking more are refused (3.1.1) / told (v5)
+    uint32_t message_size_limit = 0;      // max PUBLISH payload; 0 = no limit beyond the protocol's
+    uint32_t max_packet_size = 0;         // max whole packet from clients; 0 = protocol max (268435460)
+    uint16_t max_inflight_messages = 20;  // per client outgoing QoS 1/2 window; 0 = unlimited
+    uint32_t max_queued_messages = 1000;  // per client queue; 0 = unlimited
+    uint64_t max_queued_bytes = 0;        // per client queue bytes; 0 = unlimited
+    bool queue_qos0_messages = false;
+    bool retain_available = true;
+    bool allow_zero_length_clientid = true;
+    std::string auto_id_prefix = "auto-";
+    uint32_t sys_interval = 10;  // seconds; 0 disables $SYS publishing
+
+    // Per-connection output buffer limits (ours, after Redis' client-output-buffer-limit): above `soft` for
+    // `soft_seconds` or above `hard` at once, QoS 0 deliveries are dropped (and counted). A limit written as 0
+    // in the file means "none" and is stored as UINT64_MAX.
+    uint64_t output_limit_soft = 8ull << 20;
+    uint64_t output_limit_hard = 32ull << 20;
+    uint32_t output_limit_soft_seconds = 10;
+
+    // Logging
+    std::vector<LogTarget> log_dest;  // empty: stderr
+    std::set<std::string> log_type;   // empty: error, warning, notice, information (Mosquitto's default)
+    bool log_timestamp = true;
+    std::string log_timestamp_format;  // strftime; empty = Unix seconds like Mosquitto
+
+    // Process (Mosquitto's names; acted on by the app at start-up, not on reload)
+    std::string pid_file;  // empty: write no pid file
+    std::string user;      // empty: not set (Mosquitto then drops to "mosquitto" when started as root)
+
+    // Non-fatal notes found while parsing, each "file:line: message" (deprecated `port`, ...). The app logs
+    // them once logging is configured.
+    std::vector<std::string> warnings;
+
+    std::string source_path;  // the file it was read from ("" when built in code)
+};
+
+// Reads `path`. Throws ConfigError with file:line for: an unknown directive, a directive that a later
+// issue implements ("'password_file' is not supported yet"), a missing or malformed value, a value out of
+// range, a listener-only directive before any `listener`, an unreadable file or include_dir.
+// The dialect, and where it departs from Mosquitto's, is described in `src/config/README.md`.
+Config loadConfig(const std::string& path);
+// Same, from text; `name` is used in messages.
+Config parseConfig(const std::string& text, const std::string& name);
+
+}  // namespace starling::config

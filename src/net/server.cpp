@@ -1,0 +1,229 @@
+#include "net/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "broker/broker.hpp"
+#include "broker/shard.hpp"
+#include "net/tcp_connection.hpp"
+#include "net/worker.hpp"
+
+namespace starling::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+std::string endpointText(const tcp::endpoint& ep) {
+    if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+struct Server::Impl : broker::WorkerPoster {
+    explicit Impl(const config::Config& c)
+        : cfg(c), broker(c, c.worker_threads ? c.worker_threads : std::max(1u, std::thread::hardware_concurrency())) {
+        broker.setPoster(this);
+        for (unsigned i = 0; i < broker.workerCount(); ++i)
+            workers.push_back(std::make_unique<Worker>(broker, i));
+    }
+
+    void post(unsigned worker, std::function<void()> fn) override { workers[worker]->post(std::move(fn)); }
+
+    struct Acceptor {
+        Worker* worker;
+        std::unique_ptr<tcp::acceptor> acceptor;
+        uint16_t port;
+        std::atomic<int>* listener_connections;
+        int listener_max;
+    };
+
+    uint32_t maxPacket() const { return cfg.max_packet_size ? cfg.max_packet_size : 268'435'460u; }
+
+    // Opens `ep` on every worker with SO_REUSEPORT, so the kernel spreads new connections across them.
+    void bind(tcp::endpoint ep, int listener_max) {
+        {
+            // SO_REUSEPORT would let a second broker share the port silently: probe it without first.
+            tcp::acceptor probe(workers[0]->io());
+            probe.open(ep.protocol());
+            probe.set_option(tcp::acceptor::reuse_address(true));  // TIME_WAIT is fine, a listener is not
+            if (ep.address().is_v6()) probe.set_option(asio::ip::v6_only(!ep.address().is_unspecified()));
+            probe.bind(ep);
+            ep = probe.local_endpoint();
+        }
+        auto* count = &listener_counts.emplace_back(0);
+        for (auto& w : workers) {
+            auto a = std::make_unique<tcp::acceptor>(w->io());
+            a->open(ep.protocol());
+            a->set_option(tcp::acceptor::reuse_address(true));
+            int one = 1;
+            ::setsockopt(a->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+            if (ep.address().is_v6()) a->set_option(asio::ip::v6_only(!ep.address().is_unspecified()));
+            a->bind(ep);
+            a->listen(asio::socket_base::max_listen_connections);
+            ep = a->local_endpoint();  // port 0: every worker binds the port the first one got
+            acceptors.push_back(Acceptor{w.get(), std::move(a), ep.port(), count, listener_max});
+        }
+        spdlog::info("Opening {} listen socket on {}.", ep.address().is_v6() ? "ipv6" : "ipv4", endpointText(ep));
+        bound.push_back(BoundListener{ep.address().to_string(), ep.port()});
+    }
+
+    void accept(Acceptor& a) {
+        a.acceptor->async_accept([this, &a](const boost::system::error_code& ec, tcp::socket sock) {
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopping) return;
+                spdlog::warn("accept failed: {}", ec.message());
+                // EMFILE and friends: try again shortly rather than spin.
+                auto t = std::make_shared<asio::steady_timer>(a.worker->io(), std::chrono::milliseconds(100));
+                t->async_wait([this, &a, t](const boost::system::error_code&) { accept(a); });
+                return;
+            }
+            boost::system::error_code ignored;
+            auto remote = sock.remote_endpoint(ignored);
+            if (a.listener_max >= 0 && a.listener_connections->load() >= a.listener_max) {
+                spdlog::warn("Connection from {} refused: listener max_connections reached.", endpointText(remote));
+                sock.close(ignored);
+            } else {
+                sock.set_option(tcp::no_delay(true), ignored);
+                a.listener_connections->fetch_add(1);
+                open(*a.worker, std::move(sock), endpointText(remote), a.port, {}, a.listener_connections);
+            }
+            accept(a);
+        });
+    }
+
+    void open(Worker& w, tcp::socket sock, std::string address, uint16_t port, std::vector<uint8_t> initial,
+              std::atomic<int>* listener_count) {
+        broker.connections.fetch_add(1, std::memory_order_relaxed);
+        auto migrate = [this, listener_count](unsigned target, int fd, bool v6, std::vector<uint8_t> input,
+                                              std::string addr, uint16_t lport) {
+            // The socket leaves this worker; count it again on arrival.
+            broker.connections.fetch_sub(1, std::memory_order_relaxed);
+            Worker& tw = *workers[target];
+            post(target, [this, &tw, fd, v6, input = std::move(input), addr = std::move(addr), lport,
+                          listener_count]() mutable {
+                tcp::socket s(tw.io(), v6 ? tcp::v6() : tcp::v4(), fd);
+                open(tw, std::move(s), std::move(addr), lport, std::move(input), listener_count);
+            });
+        };
+        auto conn = std::make_shared<TcpConnection>(w, std::move(sock), std::move(address), maxPacket(), migrate,
+                                                    listener_count);
+        conn->id = broker.next_link_id.fetch_add(1);
+        conn->listener_port = port;
+        conn->start(std::move(initial));
+    }
+
+    config::Config cfg;
+    broker::Broker broker;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::deque<std::atomic<int>> listener_counts;
+    std::vector<Acceptor> acceptors;
+    std::vector<BoundListener> bound;
+    std::atomic<bool> stopping{false};
+    std::mutex stop_mu;
+    bool stopped = false;
+};
+
+Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+
+Server::~Server() {
+    stop();
+    wait();
+}
+
+void Server::start() {
+    auto& cfg = impl_->cfg;
+    std::vector<config::Listener> listeners = cfg.listeners;
+    if (listeners.empty()) {
+        // No listener configured: local only, like Mosquitto 2.
+        config::Listener l4;
+        l4.address = "127.0.0.1";
+        listeners.push_back(l4);
+        config::Listener l6;
+        l6.address = "::1";
+        listeners.push_back(l6);
+    }
+    asio::io_context resolver_io;
+    tcp::resolver resolver(resolver_io);
+    for (auto& l : listeners) {
+        std::vector<tcp::endpoint> eps;
+        if (l.address.empty()) {
+            eps.emplace_back(tcp::v6(), l.port);
+        } else {
+            boost::system::error_code ec;
+            auto addr = asio::ip::make_address(l.address, ec);
+            if (!ec) {
+                eps.emplace_back(addr, l.port);
+            } else {
+                auto results = resolver.resolve(l.address, std::to_string(l.port), ec);
+                if (ec)
+                    throw std::runtime_error("cannot resolve listener address '" + l.address + "': " + ec.message());
+                for (auto& r : results)
+                    eps.push_back(r.endpoint());
+            }
+        }
+        for (auto& ep : eps) {
+            try {
+                impl_->bind(ep, l.max_connections);
+            } catch (const boost::system::system_error& e) {
+                if (l.address.empty() && ep.address().is_v6()) {
+                    // No IPv6 on this host: fall back to IPv4 only.
+                    impl_->bind(tcp::endpoint(tcp::v4(), l.port), l.max_connections);
+                    continue;
+                }
+                if (l.address == "::1" && cfg.listeners.empty()) {
+                    spdlog::warn("IPv6 loopback unavailable: {}", e.what());
+                    continue;
+                }
+                throw std::runtime_error("cannot listen on " + endpointText(ep) + ": " + e.code().message());
+            }
+            // The default pair binds the same port twice; port 0 asks for one port for both.
+            if (l.port == 0 && cfg.listeners.empty()) {
+                for (auto& other : listeners)
+                    other.port = impl_->bound.back().port;
+            }
+        }
+    }
+    for (auto& a : impl_->acceptors)
+        impl_->accept(a);
+    for (auto& w : impl_->workers)
+        w->start();
+    spdlog::info("starling running with {} worker thread{}.", impl_->workers.size(),
+                 impl_->workers.size() == 1 ? "" : "s");
+}
+
+std::vector<BoundListener> Server::boundListeners() const {
+    return impl_->bound;
+}
+
+void Server::stop() {
+    std::lock_guard lock(impl_->stop_mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->stopping = true;
+    for (auto& a : impl_->acceptors) {
+        asio::post(a.worker->io(), [acc = a.acceptor.get()] {
+            boost::system::error_code ignored;
+            acc->close(ignored);
+        });
+    }
+    for (auto& w : impl_->workers)
+        w->stop();
+}
+
+void Server::wait() {
+    for (auto& w : impl_->workers)
+        w->join();
+}
+
+}  // namespace starling::net

@@ -1,0 +1,255 @@
+#include "net/tcp_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+
+#include "net/worker.hpp"
+
+namespace starling::net {
+
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;
+// Payloads up to this size are copied into the packet buffer; larger ones are written from the Message.
+constexpr size_t kCopyTailBelow = 2048;
+
+uint64_t nowMs() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+}  // namespace
+
+TcpConnection::TcpConnection(Worker& worker, boost::asio::ip::tcp::socket socket, std::string address,
+                             uint32_t max_packet, MigrateFn migrate, std::atomic<int>* listener_count)
+    : worker_(worker),
+      socket_(std::move(socket)),
+      address_(std::move(address)),
+      splitter_(max_packet),
+      migrate_(std::move(migrate)),
+      listener_count_(listener_count) {}
+
+TcpConnection::~TcpConnection() = default;
+
+void TcpConnection::start(std::vector<uint8_t> initial) {
+    worker_.shard().onOpened(*this);
+    in_ = std::move(initial);
+    in_end_ = in_.size();
+    if (in_.size() < kReadChunk) in_.resize(kReadChunk);
+    if (in_end_ > 0) {
+        processInput();
+        worker_.endTurn();
+    }
+    if (!closing_ && !migrated_) readMore();
+}
+
+void TcpConnection::readMore() {
+    if (reading_ || paused_ || closing_ || migrated_) return;
+    // Compact, then make room for at least one chunk.
+    if (in_begin_ > 0) {
+        if (in_end_ > in_begin_) std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    }
+    if (in_.size() - in_end_ < kReadChunk / 2) in_.resize(std::max(in_.size() * 2, in_end_ + kReadChunk));
+    reading_ = true;
+    socket_.async_read_some(
+        boost::asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onRead(ec, n); });
+}
+
+void TcpConnection::onRead(const boost::system::error_code& ec, size_t n) {
+    reading_ = false;
+    if (migrated_ || finished_) return;
+    if (ec) {
+        if (!closing_) close(broker::CloseReason::kSocketClosed);
+        worker_.endTurn();
+        return;
+    }
+    if (closing_) return;
+    last_received_ms = nowMs();
+    in_end_ += n;
+    processInput();
+    worker_.endTurn();
+    if (worker_.broker().overloaded()) {
+        // Back-pressure: a worker we feed is behind; read this publisher again in a millisecond.
+        paused_ = true;
+        if (!pause_timer_) pause_timer_ = std::make_unique<boost::asio::steady_timer>(worker_.io());
+        pause_timer_->expires_after(std::chrono::milliseconds(1));
+        pause_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            self->paused_ = false;
+            if (!ec) self->readMore();
+        });
+        return;
+    }
+    readMore();
+}
+
+void TcpConnection::processInput() {
+    auto& shard = worker_.shard();
+    while (!closing_ && in_end_ > in_begin_) {
+        protocol::ByteSpan data(in_.data() + in_begin_, in_end_ - in_begin_);
+        auto r = splitter_.next(data);
+        if (r.status == protocol::SplitStatus::kNeedMore) {
+            // Make sure a large packet fits once its length is known.
+            if (r.needed > in_.size() - in_begin_) {
+                std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+                in_end_ -= in_begin_;
+                in_begin_ = 0;
+                if (r.needed > in_.size()) in_.resize(r.needed + kReadChunk / 2);
+            }
+            return;
+        }
+        if (r.status == protocol::SplitStatus::kError) {
+            close_detail = r.error.rule ? r.error.rule : "malformed fixed header";
+            close(r.error.reason == protocol::ReasonCode::kPacketTooLarge ? broker::CloseReason::kLimitExceeded
+                                                                          : broker::CloseReason::kProtocolError);
+            return;
+        }
+        auto outcome = shard.onFrame(*this, r.frame);
+        if (outcome.kind == broker::Shard::FrameOutcome::kMigrate) {
+            // Hand the socket and the unconsumed input (this CONNECT and anything after it) to the owner.
+            migrated_ = true;
+            std::vector<uint8_t> rest(in_.begin() + in_begin_, in_.begin() + in_end_);
+            boost::system::error_code ec;
+            bool v6 = socket_.local_endpoint(ec).address().is_v6();
+            int fd = socket_.release(ec);
+            shard.forget(*this);
+            if (ec) {
+                spdlog::error("Cannot hand over connection from {}: {}", address_, ec.message());
+                return;
+            }
+            migrate_(outcome.target, fd, v6, std::move(rest), address_, listener_port);
+            return;
+        }
+        in_begin_ += r.frame.size;
+    }
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+}
+
+size_t TcpConnection::Chunk::size() const {
+    size_t n = bytes.size();
+    if (tail) n += tail->payload().size() + (tail_properties ? tail->properties().size() : 0);
+    return n;
+}
+
+uint64_t TcpConnection::pendingOutputBytes() const {
+    return writing_bytes_ + sealed_bytes_ + (pending_.empty() ? 0 : pending_.back().size());
+}
+
+protocol::Bytes& TcpConnection::writeBuffer() {
+    if (pending_.empty() || pending_.back().tail) {
+        if (!pending_.empty()) sealed_bytes_ += pending_.back().size();
+        Chunk c;
+        if (!spare_.empty()) {
+            c.bytes = std::move(spare_.back());
+            spare_.pop_back();
+            c.bytes.clear();
+        }
+        pending_.push_back(std::move(c));
+    }
+    return pending_.back().bytes;
+}
+
+void TcpConnection::writeMessageTail(const broker::MessagePtr& m, bool with_properties) {
+    size_t size = m->payload().size() + (with_properties ? m->properties().size() : 0);
+    if (size < kCopyTailBelow) {
+        auto& b = writeBuffer();
+        if (with_properties) b.insert(b.end(), m->properties().begin(), m->properties().end());
+        b.insert(b.end(), m->payload().begin(), m->payload().end());
+        return;
+    }
+    writeBuffer();  // make sure there is a chunk to attach to
+    pending_.back().tail = m;
+    pending_.back().tail_properties = with_properties;
+}
+
+void TcpConnection::flushSoon() {
+    if (dirty_ || finished_) return;
+    dirty_ = true;
+    worker_.markDirty(shared_from_this());
+}
+
+void TcpConnection::writeNow() {
+    dirty_ = false;
+    if (write_in_progress_ || finished_ || migrated_) return;
+    if (pending_.empty()) {
+        if (closing_) shutdownSocket();
+        return;
+    }
+    writing_.swap(pending_);
+    sealed_bytes_ = 0;
+    std::vector<boost::asio::const_buffer> bufs;
+    bufs.reserve(writing_.size() * 3);
+    size_t total = 0;
+    for (auto& c : writing_) {
+        if (!c.bytes.empty()) bufs.emplace_back(c.bytes.data(), c.bytes.size());
+        total += c.bytes.size();
+        if (c.tail) {
+            if (c.tail_properties && !c.tail->properties().empty()) {
+                bufs.emplace_back(c.tail->properties().data(), c.tail->properties().size());
+                total += c.tail->properties().size();
+            }
+            bufs.emplace_back(c.tail->payload().data(), c.tail->payload().size());
+            total += c.tail->payload().size();
+        }
+    }
+    writing_bytes_ = total;
+    write_in_progress_ = true;
+    boost::asio::async_write(socket_, bufs, [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        self->onWritten(ec, n);
+    });
+}
+
+void TcpConnection::onWritten(const boost::system::error_code& ec, size_t n) {
+    write_in_progress_ = false;
+    writing_bytes_ = 0;
+    for (auto& c : writing_) {
+        if (spare_.size() < 4 && c.bytes.capacity() <= 64 * 1024) spare_.push_back(std::move(c.bytes));
+    }
+    writing_.clear();
+    if (ec) {
+        pending_.clear();
+        sealed_bytes_ = 0;
+        if (!closing_) close(broker::CloseReason::kSocketClosed);
+        shutdownSocket();
+        return;
+    }
+    writeNow();
+}
+
+void TcpConnection::close(broker::CloseReason reason) {
+    if (closing_) return;
+    closing_ = true;
+    if (close_reason == broker::CloseReason::kNone) close_reason = reason;
+    // Write what is queued (a CONNACK refusal, a last PUBACK), then close; give a slow peer 2 seconds.
+    close_timer_ = std::make_unique<boost::asio::steady_timer>(worker_.io());
+    close_timer_->expires_after(std::chrono::seconds(2));
+    close_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->shutdownSocket();
+    });
+    flushSoon();
+}
+
+void TcpConnection::shutdownSocket() {
+    if (finished_) return;
+    finished_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    if (close_timer_) close_timer_->cancel();
+    if (pause_timer_) pause_timer_->cancel();
+    // Tell the core after this turn, never from inside one of its own calls.
+    boost::asio::post(worker_.io(), [self = shared_from_this()] { self->finish(); });
+}
+
+void TcpConnection::finish() {
+    worker_.shard().onClosed(*this);
+    worker_.endTurn();
+    worker_.connectionClosed();
+    if (listener_count_) listener_count_->fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace starling::net

@@ -1,0 +1,86 @@
+#pragma once
+// One client socket on one worker: reads bytes, splits frames, hands them to the Shard, and writes what the
+// Shard queued with gathered writes (small packets coalesced, large payloads written from the shared
+// Message). Owned by its worker (shared_ptr kept alive by pending operations); not thread-safe.
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/client_link.hpp"
+#include "protocol/frame.hpp"
+
+namespace starling::net {
+
+class Worker;
+class Server;
+
+// Called when a connection must move to the worker that owns its session.
+using MigrateFn = std::function<void(unsigned target, int fd, bool v6, std::vector<uint8_t> input, std::string address,
+                                     uint16_t listener_port)>;
+
+class TcpConnection final : public broker::ClientLink, public std::enable_shared_from_this<TcpConnection> {
+  public:
+    TcpConnection(Worker& worker, boost::asio::ip::tcp::socket socket, std::string address, uint32_t max_packet,
+                  MigrateFn migrate, std::atomic<int>* listener_count);
+    ~TcpConnection() override;
+
+    // Starts reading; `initial` is input already received (a migrated connection's CONNECT).
+    void start(std::vector<uint8_t> initial = {});
+
+    protocol::Bytes& writeBuffer() override;
+    void writeMessageTail(const broker::MessagePtr& m, bool with_properties) override;
+    void flushSoon() override;
+    uint64_t pendingOutputBytes() const override;
+    void close(broker::CloseReason reason) override;
+    const std::string& remoteAddress() const override { return address_; }
+
+    // Worker end-of-turn: start a write of what is queued.
+    void writeNow();
+
+  private:
+    struct Chunk {
+        protocol::Bytes bytes;
+        broker::MessagePtr tail;  // written after `bytes`: the message's properties (optional) and payload
+        bool tail_properties = false;
+        size_t size() const;
+    };
+
+    void readMore();
+    void onRead(const boost::system::error_code& ec, size_t n);
+    void processInput();
+    void onWritten(const boost::system::error_code& ec, size_t n);
+    void finish();
+    void shutdownSocket();
+
+    Worker& worker_;
+    boost::asio::ip::tcp::socket socket_;
+    std::string address_;
+    protocol::FrameSplitter splitter_;
+    MigrateFn migrate_;
+    std::atomic<int>* listener_count_;  // this listener's open connections
+
+    std::vector<uint8_t> in_;
+    size_t in_begin_ = 0, in_end_ = 0;
+    bool reading_ = false;
+
+    std::deque<Chunk> pending_;  // queued, not yet handed to the socket
+    std::deque<Chunk> writing_;  // handed to async_write
+    std::vector<protocol::Bytes> spare_;
+    uint64_t writing_bytes_ = 0;  // handed to the socket, not yet written
+    uint64_t sealed_bytes_ = 0;   // in pending_ chunks before the last (the last one still grows)
+    bool write_in_progress_ = false;
+    bool dirty_ = false;
+    bool closing_ = false;
+    bool finished_ = false;
+    bool migrated_ = false;
+    std::unique_ptr<boost::asio::steady_timer> close_timer_;
+    std::unique_ptr<boost::asio::steady_timer> pause_timer_;
+    bool paused_ = false;
+};
+
+}  // namespace starling::net

@@ -1,0 +1,66 @@
+#include "net/worker.hpp"
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+#include "net/tcp_connection.hpp"
+
+namespace starling::net {
+
+Worker::Worker(broker::Broker& broker, unsigned index)
+    : guard_(boost::asio::make_work_guard(io_)),
+      tick_(io_),
+      broker_(broker),
+      shard_(broker.shard(index)),
+      index_(index) {}
+
+void Worker::post(std::function<void()> fn) {
+    boost::asio::post(io_, [this, fn = std::move(fn)] {
+        fn();
+        endTurn();
+    });
+}
+
+void Worker::endTurn() {
+    shard_.flush();
+    // Writing may queue more (never re-entrantly here), so swap first.
+    while (!dirty_.empty()) {
+        flushing_.swap(dirty_);
+        for (auto& c : flushing_)
+            c->writeNow();
+        flushing_.clear();
+    }
+}
+
+void Worker::scheduleTick() {
+    tick_.expires_after(std::chrono::milliseconds(500));
+    tick_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        shard_.tick(static_cast<uint64_t>(now));
+        endTurn();
+        scheduleTick();
+    });
+}
+
+void Worker::start() {
+    scheduleTick();
+    thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::stop() {
+    boost::asio::post(io_, [this] {
+        tick_.cancel();
+        shard_.shutdown();
+        endTurn();
+        guard_.reset();
+    });
+}
+
+void Worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace starling::net

@@ -1,0 +1,139 @@
+"""Bad input never crashes the broker or disturbs other clients: garbage, truncated and oversized packets,
+half-open sockets, connection storms, slow consumers."""
+import os
+import socket
+import struct
+import time
+
+from harness import Broker, RawClient, connect_packet, packet, publish_packet, subscribe_packet, wait_for
+
+
+def healthy(port):
+    c = RawClient(port)
+    ok = c.connect("health-check") == b"\x00\x00"
+    c.close()
+    return ok
+
+
+def test_garbage_bytes(broker):
+    rnd = __import__("random").Random(1234)
+    for i in range(200):
+        s = socket.create_connection(("127.0.0.1", broker.port))
+        s.sendall(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300))))
+        s.close()
+    # Garbage after a valid CONNECT as well.
+    for i in range(100):
+        c = RawClient(broker.port)
+        c.connect(f"g{i}")
+        c.send(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300))))
+        c.close()
+    assert broker.alive()
+    assert healthy(broker.port)
+
+
+def test_remaining_length_over_four_bytes_closes(broker):
+    """[MQTT-1.5.5-1] / 2.2.3: a remaining length of more than four bytes is malformed."""
+    c = RawClient(broker.port)
+    c.connect("rl")
+    c.send(b"\x30\xff\xff\xff\xff\x01")
+    assert c.expect_closed()
+    assert healthy(broker.port)
+
+
+def test_truncated_packets_then_close(broker):
+    full = connect_packet("trunc")
+    for cut in range(1, len(full)):
+        s = socket.create_connection(("127.0.0.1", broker.port))
+        s.sendall(full[:cut])
+        s.close()
+    assert healthy(broker.port)
+
+
+def test_packet_split_byte_by_byte_is_accepted(broker):
+    c = RawClient(broker.port)
+    for b in connect_packet("slow-writer"):
+        c.send(bytes([b]))
+        time.sleep(0.001)
+    assert c.recv_packet() == (0x20, b"\x00\x00")
+
+
+def test_oversize_packet_closes_connection():
+    with Broker("max_packet_size 1000") as b:
+        sub = RawClient(b.port)
+        sub.connect("big-sub")
+        sub.send(subscribe_packet(1, [("big", 0)]))
+        sub.recv_packet()
+        c = RawClient(b.port)
+        c.connect("big")
+        c.send(publish_packet("big", b"x" * 2000))
+        assert c.expect_closed()
+        try:
+            sub.recv_packet(timeout=0.5)
+            raise AssertionError("oversize message delivered")
+        except TimeoutError:
+            pass
+        assert healthy(b.port)
+
+
+def test_message_size_limit_drops_message():
+    with Broker("message_size_limit 10") as b:
+        sub = RawClient(b.port)
+        sub.connect("msl-sub")
+        sub.send(subscribe_packet(1, [("msl", 0)]))
+        sub.recv_packet()
+        c = RawClient(b.port)
+        c.connect("msl")
+        c.send(publish_packet("msl", b"x" * 11, qos=1, pid=1))
+        assert c.recv_packet() == (0x40, b"\x00\x01")
+        c.send(publish_packet("msl", b"small"))
+        assert sub.recv_packet()[1].endswith(b"small")
+
+
+def test_half_open_sockets_are_dropped_without_connect():
+    with Broker() as b:
+        idle = [socket.create_connection(("127.0.0.1", b.port)) for _ in range(20)]
+        # Never sends CONNECT: closed by the broker after its connect timeout (10 s).
+        idle[0].settimeout(15)
+        assert idle[0].recv(10) == b""
+        for s in idle:
+            s.close()
+        assert healthy(b.port)
+
+
+def test_connection_storm_opened_and_dropped(broker2):
+    """Thousands of connections opened and dropped (half with CONNECT, half without) leave the broker serving."""
+    n = int(os.environ.get("STARLING_STORM", "3000"))
+    conn = connect_packet("storm")
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", broker2.port))
+        if i % 2:
+            s.sendall(connect_packet(f"storm-{i}"))
+        s.close()
+    assert broker2.alive()
+    assert healthy(broker2.port)
+
+
+def test_slow_consumer_loses_qos0_not_memory():
+    """A subscriber that does not read: QoS 0 beyond the output hard limit is dropped and counted."""
+    with Broker("output_limit 64kb 256kb 1\nsys_interval 1") as b:
+        slow = socket.create_connection(("127.0.0.1", b.port))
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.sendall(connect_packet("slow"))
+        slow.sendall(subscribe_packet(1, [("flood", 0)]))
+        time.sleep(0.2)
+        pub = RawClient(b.port)
+        pub.connect("flooder")
+        payload = b"x" * 1024
+        for i in range(8000):
+            pub.send(publish_packet("flood", payload))
+        # Other clients are still served promptly.
+        assert healthy(b.port)
+        watcher = RawClient(b.port)
+        watcher.connect("watch")
+        watcher.send(subscribe_packet(1, [("$SYS/broker/publish/messages/dropped", 0)]))
+        watcher.recv_packet()
+        def dropped():
+            first, body = watcher.recv_packet()
+            return int(body[2 + int.from_bytes(body[:2], "big"):]) > 0
+        wait_for(dropped, timeout=5, what="dropped counter > 0")
+        slow.close()

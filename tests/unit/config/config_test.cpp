@@ -1,0 +1,495 @@
+// Directive by directive: defaults, happy paths, and the file:line errors for wrong values.
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "config/config.hpp"
+
+namespace starling::config {
+namespace {
+
+Config parse(const std::string& text) {
+    return parseConfig(text, "t.conf");
+}
+
+// The message of the ConfigError that parsing `text` throws; fails the test if none is thrown.
+std::string errorOf(const std::string& text) {
+    try {
+        parse(text);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "no error for:\n" << text;
+    return "";
+}
+
+TEST(ConfigDefaults, EmptyFileKeepsEveryDefault) {
+    Config c = parse("");
+    EXPECT_TRUE(c.listeners.empty());
+    EXPECT_EQ(c.worker_threads, 0u);
+    EXPECT_FALSE(c.allow_anonymous.has_value());
+    EXPECT_EQ(c.max_connections, -1);
+    EXPECT_EQ(c.max_keepalive, 65535);
+    EXPECT_EQ(c.message_size_limit, 0u);
+    EXPECT_EQ(c.max_packet_size, 0u);
+    EXPECT_EQ(c.max_inflight_messages, 20);
+    EXPECT_EQ(c.max_queued_messages, 1000u);
+    EXPECT_EQ(c.max_queued_bytes, 0u);
+    EXPECT_FALSE(c.queue_qos0_messages);
+    EXPECT_TRUE(c.retain_available);
+    EXPECT_TRUE(c.allow_zero_length_clientid);
+    EXPECT_EQ(c.auto_id_prefix, "auto-");
+    EXPECT_EQ(c.sys_interval, 10u);
+    EXPECT_EQ(c.output_limit_soft, 8ull << 20);
+    EXPECT_EQ(c.output_limit_hard, 32ull << 20);
+    EXPECT_EQ(c.output_limit_soft_seconds, 10u);
+    EXPECT_TRUE(c.log_dest.empty());
+    EXPECT_TRUE(c.log_type.empty());
+    EXPECT_TRUE(c.log_timestamp);
+    EXPECT_EQ(c.log_timestamp_format, "");
+    EXPECT_EQ(c.pid_file, "");
+    EXPECT_EQ(c.user, "");
+    EXPECT_TRUE(c.warnings.empty());
+    EXPECT_EQ(c.source_path, "");
+}
+
+TEST(ConfigSyntax, CommentsBlankLinesWhitespaceAndCrlfAreTolerated) {
+    Config c = parse(
+        "# a comment\r\n"
+        "\r\n"
+        "   \t\n"
+        "   # an indented comment\n"
+        "  max_keepalive   60  \r\n"
+        "\tretain_available\tfalse\n"
+        "sys_interval 5");  // no final newline
+    EXPECT_EQ(c.max_keepalive, 60);
+    EXPECT_FALSE(c.retain_available);
+    EXPECT_EQ(c.sys_interval, 5u);
+}
+
+TEST(ConfigSyntax, LeadingUtf8BomIsIgnored) {
+    EXPECT_EQ(parse("\xEF\xBB\xBFmax_keepalive 30\n").max_keepalive, 30);
+}
+
+TEST(ConfigSyntax, TrailingCommentAfterTheValuesIsAccepted) {
+    // Mosquitto ignores what follows the values it reads; existing files rely on it.
+    Config c = parse("listener 1883 # plain MQTT\nmax_keepalive 60 #one minute\n");
+    ASSERT_EQ(c.listeners.size(), 1u);
+    EXPECT_EQ(c.listeners[0].address, "");
+    EXPECT_EQ(c.max_keepalive, 60);
+}
+
+TEST(ConfigSyntax, DirectivesAreCaseSensitive) {
+    EXPECT_EQ(errorOf("Max_Keepalive 60\n"), "t.conf:1: unknown directive 'Max_Keepalive'");
+}
+
+TEST(ConfigErrors, UnknownDirectiveNamesFileAndLine) {
+    EXPECT_EQ(errorOf("# header\n\nmax_keepalive 60\nfoo bar\n"), "t.conf:4: unknown directive 'foo'");
+}
+
+TEST(ConfigErrors, CountsLinesWithCrlf) {
+    EXPECT_EQ(errorOf("max_keepalive 60\r\n\r\nbogus\r\n"), "t.conf:3: unknown directive 'bogus'");
+}
+
+TEST(ConfigErrors, MissingValue) {
+    EXPECT_EQ(errorOf("max_keepalive\n"), "t.conf:1: 'max_keepalive' needs a value");
+    EXPECT_EQ(errorOf("allow_anonymous   \n"), "t.conf:1: 'allow_anonymous' needs a value");
+    EXPECT_EQ(errorOf("auto_id_prefix\n"), "t.conf:1: 'auto_id_prefix' needs a value");
+    EXPECT_EQ(errorOf("listener\n"), "t.conf:1: 'listener' needs a port");
+    EXPECT_EQ(errorOf("log_dest\n"), "t.conf:1: 'log_dest' needs a destination");
+    EXPECT_EQ(errorOf("log_dest file\n"), "t.conf:1: 'log_dest file' needs a path");
+}
+
+TEST(ConfigErrors, ExtraValue) {
+    EXPECT_EQ(errorOf("max_keepalive 60 70\n"), "t.conf:1: 'max_keepalive' takes one value, got 2: '60 70'");
+    EXPECT_EQ(errorOf("retain_available true false\n"),
+              "t.conf:1: 'retain_available' takes one value, got 2: 'true false'");
+    EXPECT_EQ(errorOf("listener 1883 0.0.0.0 extra\n"),
+              "t.conf:1: 'listener' takes a port and an optional address, got '1883 0.0.0.0 extra'");
+    EXPECT_EQ(errorOf("log_dest stdout stderr\n"), "t.conf:1: 'log_dest stdout' takes no further value");
+}
+
+TEST(ConfigErrors, BadIntegers) {
+    EXPECT_EQ(errorOf("max_keepalive abc\n"), "t.conf:1: 'max_keepalive' expects an integer, got 'abc'");
+    EXPECT_EQ(errorOf("max_keepalive 60s\n"), "t.conf:1: 'max_keepalive' expects an integer, got '60s'");
+    EXPECT_EQ(errorOf("max_keepalive +60\n"), "t.conf:1: 'max_keepalive' expects an integer, got '+60'");
+    EXPECT_EQ(errorOf("max_keepalive 0x10\n"), "t.conf:1: 'max_keepalive' expects an integer, got '0x10'");
+    EXPECT_EQ(errorOf("max_keepalive 65536\n"), "t.conf:1: 'max_keepalive' must be between 0 and 65535, got '65536'");
+    EXPECT_EQ(errorOf("max_keepalive -1\n"), "t.conf:1: 'max_keepalive' must be between 0 and 65535, got '-1'");
+    EXPECT_EQ(errorOf("max_queued_bytes 99999999999999999999999\n"),
+              "t.conf:1: 'max_queued_bytes' must be between 0 and 18446744073709551615, got "
+              "'99999999999999999999999'");
+}
+
+TEST(ConfigErrors, BadBooleans) {
+    EXPECT_EQ(errorOf("allow_anonymous yes\n"), "t.conf:1: 'allow_anonymous' expects true or false, got 'yes'");
+    EXPECT_EQ(errorOf("retain_available True\n"), "t.conf:1: 'retain_available' expects true or false, got 'True'");
+}
+
+TEST(ConfigErrors, TheFirstErrorStopsTheParse) {
+    EXPECT_EQ(errorOf("max_keepalive 60\nbad_one 1\nbad_two 2\n"), "t.conf:2: unknown directive 'bad_one'");
+}
+
+// ---- Not supported yet
+
+class NotSupportedYet : public testing::TestWithParam<const char*> {};
+
+TEST_P(NotSupportedYet, IsRefusedByName) {
+    std::string directive = GetParam();
+    EXPECT_EQ(errorOf("max_keepalive 60\n" + directive + " x\n"), "t.conf:2: '" + directive + "' is not supported yet");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    LaterIssues, NotSupportedYet,
+    testing::Values("password_file", "acl_file", "psk_file", "psk_hint", "certfile", "keyfile", "cafile", "capath",
+                    "crlfile", "require_certificate", "use_identity_as_username", "use_subject_as_username",
+                    "use_username_as_clientid", "tls_version", "ciphers", "ciphers_tls1.3", "persistence",
+                    "persistence_location", "persistence_file", "autosave_interval", "autosave_on_changes",
+                    "persistent_client_expiration", "connection", "address", "topic", "bridge_cafile",
+                    "bridge_protocol_version", "remote_username", "remote_clientid", "cleansession", "start_type",
+                    "try_private", "notifications", "plugin", "auth_plugin", "auth_opt_db_host", "plugin_opt_path",
+                    "http_listener", "websockets_log_level", "http_dir", "socket_domain", "mount_point",
+                    "clientid_prefixes", "check_retain_source", "set_tcp_nodelay", "max_topic_alias",
+                    "upgrade_outgoing_qos", "memory_limit", "bind_interface", "max_qos", "connection_messages",
+                    "max_inflight_bytes", "log_facility"));
+
+TEST(NotSupportedYetValues, WebsocketsProtocol) {
+    EXPECT_EQ(errorOf("listener 8080\nprotocol websockets\n"), "t.conf:2: 'protocol websockets' is not supported yet");
+}
+
+TEST(NotSupportedYetValues, PerListenerSettingsTrue) {
+    EXPECT_EQ(errorOf("per_listener_settings true\n"), "t.conf:1: 'per_listener_settings true' is not supported yet");
+    EXPECT_NO_THROW(parse("per_listener_settings false\n"));
+}
+
+TEST(NotSupportedYetValues, UnixSocketListener) {
+    EXPECT_EQ(errorOf("listener 0 /run/mosquitto.sock\n"),
+              "t.conf:1: unix socket listeners ('/run/mosquitto.sock') are not supported yet");
+}
+
+TEST(NotSupportedYetValues, PrefixAloneIsUnknown) {
+    EXPECT_EQ(errorOf("bridge_ x\n"), "t.conf:1: unknown directive 'bridge_'");
+}
+
+// ---- Listeners
+
+TEST(Listeners, PortAndAddressStartABlock) {
+    Config c = parse(
+        "listener 1883\n"
+        "listener 8883 127.0.0.1\n"
+        "listener 1884 ::1\n"
+        "listener 1885 broker.example.com\n"
+        "listener 0 localhost\n");
+    ASSERT_EQ(c.listeners.size(), 5u);
+    EXPECT_EQ(c.listeners[0].port, 1883);
+    EXPECT_EQ(c.listeners[0].address, "");
+    EXPECT_EQ(c.listeners[0].protocol, "mqtt");
+    EXPECT_EQ(c.listeners[0].max_connections, -1);
+    EXPECT_EQ(c.listeners[0].source, "t.conf:1");
+    EXPECT_EQ(c.listeners[1].port, 8883);
+    EXPECT_EQ(c.listeners[1].address, "127.0.0.1");
+    EXPECT_EQ(c.listeners[2].address, "::1");
+    EXPECT_EQ(c.listeners[3].address, "broker.example.com");
+    EXPECT_EQ(c.listeners[4].port, 0);  // a free port, picked at bind time
+    EXPECT_EQ(c.listeners[4].source, "t.conf:5");
+    EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(Listeners, BadPortOrAddress) {
+    EXPECT_EQ(errorOf("listener 65536\n"), "t.conf:1: 'listener port' must be between 0 and 65535, got '65536'");
+    EXPECT_EQ(errorOf("listener -1\n"), "t.conf:1: 'listener port' must be between 0 and 65535, got '-1'");
+    EXPECT_EQ(errorOf("listener mqtt\n"), "t.conf:1: 'listener port' expects an integer, got 'mqtt'");
+    EXPECT_EQ(errorOf("listener 1883 0.0.0.0:1883\n"),
+              "t.conf:1: 'listener' address '0.0.0.0:1883' is not an IP address or host name");
+    EXPECT_EQ(errorOf("listener 1883 [::1]\n"),
+              "t.conf:1: 'listener' address '[::1]' is not an IP address or host name");
+    EXPECT_EQ(errorOf("listener 1883 10.0.0.256\n"),
+              "t.conf:1: 'listener' address '10.0.0.256' is not an IP address or host name");
+}
+
+TEST(Listeners, MaxConnectionsIsGlobalBeforeAnyListenerAndPerListenerInside) {
+    Config c = parse(
+        "max_connections 1000\n"
+        "listener 1883\n"
+        "max_connections 10\n"
+        "listener 1884\n"
+        "max_connections -1\n"
+        "listener 1885\n");
+    EXPECT_EQ(c.max_connections, 1000);
+    ASSERT_EQ(c.listeners.size(), 3u);
+    EXPECT_EQ(c.listeners[0].max_connections, 10);
+    EXPECT_EQ(c.listeners[1].max_connections, -1);
+    EXPECT_EQ(c.listeners[2].max_connections, -1);
+    EXPECT_EQ(errorOf("max_connections -2\n"),
+              "t.conf:1: 'max_connections' must be between -1 and 2147483647, got '-2'");
+}
+
+TEST(Listeners, GlobalDirectivesInsideABlockStayGlobal) {
+    Config c = parse("listener 1883\nmax_keepalive 30\nallow_anonymous true\n");
+    EXPECT_EQ(c.max_keepalive, 30);
+    EXPECT_EQ(c.allow_anonymous, true);
+}
+
+TEST(Listeners, ProtocolMqtt) {
+    Config c = parse("listener 1883\nprotocol mqtt\n");
+    EXPECT_EQ(c.listeners.at(0).protocol, "mqtt");
+    EXPECT_EQ(errorOf("listener 1883\nprotocol mqttsn\n"),
+              "t.conf:2: 'protocol' must be mqtt or websockets, got 'mqttsn'");
+    // Before any listener it is the default listener's, which is mqtt already (Mosquitto accepts it there).
+    EXPECT_TRUE(parse("protocol mqtt\n").listeners.empty());
+}
+
+TEST(Listeners, SamePortAndAddressTwiceIsRefused) {
+    EXPECT_EQ(errorOf("listener 1883\nlistener 1884\nlistener 1883\n"),
+              "t.conf:3: a listener on port 1883 (all addresses) is already defined at t.conf:1");
+    EXPECT_EQ(errorOf("listener 1883 127.0.0.1\nlistener 1883 127.0.0.1\n"),
+              "t.conf:2: a listener on port 1883 on 127.0.0.1 is already defined at t.conf:1");
+    // Different addresses, or port 0 (each picks its own port), are fine.
+    EXPECT_EQ(parse("listener 1883 127.0.0.1\nlistener 1883 ::1\nlistener 0\nlistener 0\n").listeners.size(), 4u);
+}
+
+TEST(LegacyListener, PortMakesTheDefaultListener) {
+    Config c = parse("port 1884\n");
+    ASSERT_EQ(c.listeners.size(), 1u);
+    EXPECT_EQ(c.listeners[0].port, 1884);
+    EXPECT_EQ(c.listeners[0].address, "");
+    EXPECT_EQ(c.listeners[0].source, "t.conf:1");
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_EQ(c.warnings[0], "t.conf:1: 'port' is deprecated, use 'listener' instead");
+}
+
+TEST(LegacyListener, BindAddressAloneListensOn1883) {
+    Config c = parse("bind_address 127.0.0.1\n");
+    ASSERT_EQ(c.listeners.size(), 1u);
+    EXPECT_EQ(c.listeners[0].port, 1883);
+    EXPECT_EQ(c.listeners[0].address, "127.0.0.1");
+}
+
+TEST(LegacyListener, PortAndBindAddressTogetherAndBesideOtherListeners) {
+    Config c = parse("listener 8883\nbind_address localhost\nport 1884\n");
+    ASSERT_EQ(c.listeners.size(), 2u);
+    EXPECT_EQ(c.listeners[0].port, 8883);
+    EXPECT_EQ(c.listeners[1].port, 1884);  // after the explicit ones, as Mosquitto adds it
+    EXPECT_EQ(c.listeners[1].address, "localhost");
+    EXPECT_EQ(c.listeners[1].source, "t.conf:2");
+    EXPECT_EQ(c.warnings.size(), 2u);
+}
+
+TEST(LegacyListener, PortTwiceWarnsAndTheLastWins) {
+    Config c = parse("port 1884\nport 1885\n");
+    ASSERT_EQ(c.listeners.size(), 1u);
+    EXPECT_EQ(c.listeners[0].port, 1885);
+    ASSERT_EQ(c.warnings.size(), 3u);
+    EXPECT_EQ(c.warnings[2], "t.conf:2: the default listener's port is set twice, the last one is used");
+}
+
+TEST(LegacyListener, Errors) {
+    EXPECT_EQ(errorOf("bind_address 127.0.0.1\nbind_address ::1\n"),
+              "t.conf:2: 'bind_address' is set twice (first at t.conf:1)");
+    EXPECT_EQ(errorOf("bind_address bad/addr\n"),
+              "t.conf:1: 'bind_address' 'bad/addr' is not an IP address or host name");
+    EXPECT_EQ(errorOf("port 70000\n"), "t.conf:1: 'port' must be between 0 and 65535, got '70000'");
+    EXPECT_EQ(errorOf("listener 1883\nport 1883\n"),
+              "t.conf:2: a listener on port 1883 (all addresses) is already defined at t.conf:1");
+}
+
+// ---- General settings
+
+TEST(General, IntegerSettings) {
+    Config c = parse(
+        "worker_threads 4\n"
+        "max_keepalive 120\n"
+        "message_size_limit 1048576\n"
+        "max_packet_size 2097152\n"
+        "max_inflight_messages 1\n"
+        "max_queued_messages 0\n"
+        "max_queued_bytes 104857600\n"
+        "sys_interval 0\n");
+    EXPECT_EQ(c.worker_threads, 4u);
+    EXPECT_EQ(c.max_keepalive, 120);
+    EXPECT_EQ(c.message_size_limit, 1048576u);
+    EXPECT_EQ(c.max_packet_size, 2097152u);
+    EXPECT_EQ(c.max_inflight_messages, 1);
+    EXPECT_EQ(c.max_queued_messages, 0u);
+    EXPECT_EQ(c.max_queued_bytes, 104857600u);
+    EXPECT_EQ(c.sys_interval, 0u);
+    EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(General, IntegerRanges) {
+    EXPECT_EQ(parse("worker_threads 256\n").worker_threads, 256u);
+    EXPECT_EQ(errorOf("worker_threads 257\n"), "t.conf:1: 'worker_threads' must be between 0 and 256, got '257'");
+    EXPECT_EQ(parse("max_keepalive 65535\n").max_keepalive, 65535);
+    EXPECT_EQ(parse("message_size_limit 268435455\n").message_size_limit, 268435455u);
+    EXPECT_EQ(errorOf("message_size_limit 268435456\n"),
+              "t.conf:1: 'message_size_limit' must be between 0 and 268435455, got '268435456'");
+    EXPECT_EQ(parse("max_packet_size 20\n").max_packet_size, 20u);
+    EXPECT_EQ(parse("max_packet_size 0\n").max_packet_size, 0u);
+    EXPECT_EQ(errorOf("max_packet_size 19\n"),
+              "t.conf:1: 'max_packet_size' must be 0 (no limit) or between 20 and 268435460, got '19'");
+    EXPECT_EQ(errorOf("max_packet_size 268435461\n"),
+              "t.conf:1: 'max_packet_size' must be between 0 and 268435460, got '268435461'");
+    EXPECT_EQ(parse("max_inflight_messages 65535\n").max_inflight_messages, 65535);
+    EXPECT_EQ(errorOf("max_inflight_messages 65536\n"),
+              "t.conf:1: 'max_inflight_messages' must be between 0 and 65535, got '65536'");
+    EXPECT_EQ(parse("max_queued_messages 4294967295\n").max_queued_messages, 4294967295u);
+    EXPECT_EQ(errorOf("max_queued_messages 4294967296\n"),
+              "t.conf:1: 'max_queued_messages' must be between 0 and 4294967295, got '4294967296'");
+    EXPECT_EQ(errorOf("sys_interval -5\n"), "t.conf:1: 'sys_interval' must be between 0 and 4294967295, got '-5'");
+}
+
+TEST(General, ShortKeepaliveWarns) {
+    Config c = parse("max_keepalive 5\n");
+    EXPECT_EQ(c.max_keepalive, 5);
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_EQ(c.warnings[0], "t.conf:1: 'max_keepalive' below 10 seconds is not recommended");
+}
+
+TEST(General, BooleanSettings) {
+    Config c = parse(
+        "allow_anonymous false\n"
+        "queue_qos0_messages true\n"
+        "retain_available false\n"
+        "allow_zero_length_clientid false\n"
+        "log_timestamp false\n");
+    EXPECT_EQ(c.allow_anonymous, false);
+    EXPECT_TRUE(c.queue_qos0_messages);
+    EXPECT_FALSE(c.retain_available);
+    EXPECT_FALSE(c.allow_zero_length_clientid);
+    EXPECT_FALSE(c.log_timestamp);
+    EXPECT_EQ(parse("allow_anonymous true\n").allow_anonymous, true);
+}
+
+TEST(General, BooleansAlsoTakeOneAndZeroLikeMosquitto) {
+    EXPECT_EQ(parse("allow_anonymous 1\n").allow_anonymous, true);
+    EXPECT_FALSE(parse("retain_available 0\n").retain_available);
+}
+
+TEST(General, AutoIdPrefixIsTheRestOfTheLine) {
+    EXPECT_EQ(parse("auto_id_prefix gen-\n").auto_id_prefix, "gen-");
+    EXPECT_EQ(parse("auto_id_prefix   my prefix  \n").auto_id_prefix, "my prefix");
+    EXPECT_EQ(errorOf("auto_id_prefix a\nauto_id_prefix b\n"),
+              "t.conf:2: 'auto_id_prefix' is set twice (first at t.conf:1)");
+    EXPECT_EQ(errorOf("auto_id_prefix \xC0\xAF\n"), "t.conf:1: 'auto_id_prefix' value is not valid UTF-8");
+}
+
+TEST(General, OutputLimitTakesSizesWithUnits) {
+    Config c = parse("output_limit 8mb 32mb 10\n");
+    EXPECT_EQ(c.output_limit_soft, 8ull << 20);
+    EXPECT_EQ(c.output_limit_hard, 32ull << 20);
+    EXPECT_EQ(c.output_limit_soft_seconds, 10u);
+    c = parse("output_limit 512kb 2MB 0\n");
+    EXPECT_EQ(c.output_limit_soft, 512u * 1024);
+    EXPECT_EQ(c.output_limit_hard, 2u << 20);
+    EXPECT_EQ(c.output_limit_soft_seconds, 0u);
+    c = parse("output_limit 1000 1g 60\n");
+    EXPECT_EQ(c.output_limit_soft, 1000u);
+    EXPECT_EQ(c.output_limit_hard, 1000000000u);
+}
+
+TEST(General, OutputLimitZeroMeansNoLimit) {
+    Config c = parse("output_limit 0 0 10\n");
+    EXPECT_EQ(c.output_limit_soft, std::numeric_limits<uint64_t>::max());
+    EXPECT_EQ(c.output_limit_hard, std::numeric_limits<uint64_t>::max());
+    c = parse("output_limit 0 16mb 10\n");
+    EXPECT_EQ(c.output_limit_soft, std::numeric_limits<uint64_t>::max());
+    EXPECT_EQ(c.output_limit_hard, 16u << 20);
+    c = parse("output_limit 4mb 0 10\n");
+    EXPECT_EQ(c.output_limit_soft, 4u << 20);
+    EXPECT_EQ(c.output_limit_hard, std::numeric_limits<uint64_t>::max());
+}
+
+TEST(General, OutputLimitErrors) {
+    EXPECT_EQ(errorOf("output_limit 8mb 32mb\n"),
+              "t.conf:1: 'output_limit' takes SOFT_BYTES HARD_BYTES SOFT_SECONDS (e.g. output_limit 8mb 32mb 10), got "
+              "'8mb 32mb'");
+    EXPECT_EQ(errorOf("output_limit\n"),
+              "t.conf:1: 'output_limit' takes SOFT_BYTES HARD_BYTES SOFT_SECONDS (e.g. output_limit 8mb 32mb 10), got "
+              "nothing");
+    EXPECT_EQ(errorOf("output_limit 8xb 32mb 10\n"),
+              "t.conf:1: 'output_limit' expects a size such as 8mb, 512kb or 1048576, got '8xb'");
+    EXPECT_EQ(errorOf("output_limit 32mb 8mb 10\n"),
+              "t.conf:1: 'output_limit' soft limit '32mb' is above the hard limit '8mb'");
+    EXPECT_EQ(errorOf("output_limit 8mb 32mb 10s\n"), "t.conf:1: 'output_limit seconds' expects an integer, got '10s'");
+}
+
+TEST(General, PidFileAndUserAreStored) {
+    Config c = parse("pid_file /run/starling/starling.pid\nuser mosquitto\n");
+    EXPECT_EQ(c.pid_file, "/run/starling/starling.pid");
+    EXPECT_EQ(c.user, "mosquitto");
+    EXPECT_EQ(errorOf("pid_file /a\npid_file /b\n"), "t.conf:2: 'pid_file' is set twice (first at t.conf:1)");
+    EXPECT_EQ(errorOf("user\n"), "t.conf:1: 'user' needs a value");
+}
+
+TEST(General, RetryIntervalIsObsoleteAndWarns) {
+    Config c = parse("retry_interval 20\n");
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_EQ(c.warnings[0], "t.conf:1: 'retry_interval' is obsolete and has no effect");
+}
+
+// ---- Logging
+
+TEST(Logging, LogDestAccumulates) {
+    Config c = parse(
+        "log_dest stdout\n"
+        "log_dest stderr\n"
+        "log_dest syslog\n"
+        "log_dest topic\n"
+        "log_dest file /var/log/starling/broker log.txt\n"
+        "log_dest stdout\n");  // again: no duplicate
+    ASSERT_EQ(c.log_dest.size(), 5u);
+    EXPECT_EQ(c.log_dest[0].dest, LogDest::kStdout);
+    EXPECT_EQ(c.log_dest[1].dest, LogDest::kStderr);
+    EXPECT_EQ(c.log_dest[2].dest, LogDest::kSyslog);
+    EXPECT_EQ(c.log_dest[3].dest, LogDest::kTopic);
+    EXPECT_EQ(c.log_dest[4].dest, LogDest::kFile);
+    EXPECT_EQ(c.log_dest[4].path, "/var/log/starling/broker log.txt");
+}
+
+TEST(Logging, LogDestNoneClearsAndIsReplacedByALaterDestination) {
+    Config c = parse("log_dest stdout\nlog_dest none\n");
+    ASSERT_EQ(c.log_dest.size(), 1u);
+    EXPECT_EQ(c.log_dest[0].dest, LogDest::kNone);
+    c = parse("log_dest none\nlog_dest stderr\n");
+    ASSERT_EQ(c.log_dest.size(), 1u);
+    EXPECT_EQ(c.log_dest[0].dest, LogDest::kStderr);
+}
+
+TEST(Logging, LogDestErrors) {
+    EXPECT_EQ(errorOf("log_dest printer\n"),
+              "t.conf:1: 'log_dest' must be stdout, stderr, file PATH, syslog, topic or none, got 'printer'");
+    EXPECT_EQ(errorOf("log_dest file /a.log\nlog_dest file /b.log\n"),
+              "t.conf:2: only one 'log_dest file' may be given");
+}
+
+TEST(Logging, LogTypeAccumulates) {
+    Config c = parse("log_type error\nlog_type warning\nlog_type subscribe\nlog_type websockets\n");
+    EXPECT_EQ(c.log_type, (std::set<std::string>{"error", "warning", "subscribe", "websockets"}));
+    c = parse("log_type all\n");
+    EXPECT_EQ(c.log_type, (std::set<std::string>{"all"}));
+    c = parse("log_type debug\nlog_type information\nlog_type notice\nlog_type unsubscribe\n");
+    EXPECT_EQ(c.log_type, (std::set<std::string>{"debug", "information", "notice", "unsubscribe"}));
+}
+
+TEST(Logging, LogTypeNoneClearsAndIsReplacedByALaterType) {
+    EXPECT_EQ(parse("log_type error\nlog_type none\n").log_type, (std::set<std::string>{"none"}));
+    EXPECT_EQ(parse("log_type none\nlog_type error\n").log_type, (std::set<std::string>{"error"}));
+}
+
+TEST(Logging, LogTypeErrors) {
+    EXPECT_EQ(errorOf("log_type verbose\n"),
+              "t.conf:1: 'log_type' must be one of debug, error, warning, notice, information, subscribe, "
+              "unsubscribe, websockets, none, all; got 'verbose'");
+    EXPECT_EQ(errorOf("log_type error warning\n"), "t.conf:1: 'log_type' takes one value, got 2: 'error warning'");
+}
+
+TEST(Logging, TimestampFormatKeepsSpaces) {
+    Config c = parse("log_timestamp true\nlog_timestamp_format %Y-%m-%d %H:%M:%S\n");
+    EXPECT_TRUE(c.log_timestamp);
+    EXPECT_EQ(c.log_timestamp_format, "%Y-%m-%d %H:%M:%S");
+    EXPECT_EQ(errorOf("log_timestamp_format %s\nlog_timestamp_format %s\n"),
+              "t.conf:2: 'log_timestamp_format' is set twice (first at t.conf:1)");
+}
+
+}  // namespace
+}  // namespace starling::config
