@@ -4,7 +4,10 @@
 // Owned by one worker; not thread-safe.
 #include <cstdint>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
+#include "broker/filter_trie.hpp"
 #include "broker/message.hpp"
 #include "protocol/types.hpp"
 
@@ -55,6 +58,13 @@ class ClientLink {
     uint64_t over_soft_limit_since_ms = 0;
     uint64_t id = 0;  // unique per broker run
     uint16_t listener_port = 0;
+
+    // MQTT 5: what the client told us in CONNECT, and the topic aliases of this network connection.
+    uint16_t client_receive_maximum = 65535;  // caps our QoS 1/2 window toward it [MQTT-3.3.4-9]
+    uint32_t client_maximum_packet = 0;       // 0: the protocol's maximum [MQTT-3.1.2-24]
+    uint16_t client_topic_alias_maximum = 0;  // aliases we may send [MQTT-3.1.2-26] [MQTT-3.1.2-27]
+    std::vector<std::string> aliases_in;      // client's alias - 1 -> topic [MQTT-3.3.2-12]
+    std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> aliases_out;  // topic -> our alias
 };
 
 }  // namespace starling::broker

@@ -5,6 +5,7 @@
 #include "broker/shard.hpp"
 #include "protocol/pub_ack.hpp"
 #include "protocol/publish.hpp"
+#include "protocol/wire.hpp"
 
 namespace starling::broker {
 
@@ -19,10 +20,11 @@ uint64_t systemNowMs() {
 }
 }  // namespace
 
-void Shard::publish(const MessagePtr& m) {
+bool Shard::publish(const MessagePtr& m) {
     if (m->retain()) broker_.retained().set(m);
     uint64_t workers = 0;
     routes_.match(m->topic(), [&](uint64_t& mask) { workers |= mask; });
+    const bool matched = workers != 0;
     while (workers) {
         unsigned w = static_cast<unsigned>(__builtin_ctzll(workers));
         workers &= workers - 1;
@@ -33,6 +35,7 @@ void Shard::publish(const MessagePtr& m) {
             outbox_mask_ |= uint64_t(1) << w;
         }
     }
+    return matched;
 }
 
 void Shard::deliverBatch(std::vector<MessagePtr>& batch) {
@@ -52,26 +55,43 @@ void Shard::deliverLocal(const MessagePtr& m) {
                 s->match_generation = gen;
                 s->match_qos = o.qos;
                 s->match_retain_as_published = o.retain_as_published;
+                s->match_ids.clear();
                 matched_.push_back(s);
             } else {
                 // [MQTT-3.3.5-1] overlapping subscriptions: one message at the highest granted QoS.
                 if (o.qos > s->match_qos) s->match_qos = o.qos;
                 s->match_retain_as_published |= o.retain_as_published;
             }
+            // [MQTT-3.3.4-3] [MQTT-3.3.4-4] the one copy carries every matching subscription's identifier.
+            if (sub.entry.identifier) s->match_ids.push_back(sub.entry.identifier);
         }
     });
     for (Session* s : matched_) {
         // [MQTT-3.3.1-9] the retain flag is cleared on normal forwarding, unless v5 Retain As Published.
-        deliver(*s, m, std::min(m->qos(), s->match_qos), s->match_retain_as_published && m->retain());
+        deliver(*s, m, std::min(m->qos(), s->match_qos), s->match_retain_as_published && m->retain(), s->match_ids);
     }
 }
 
 size_t Shard::inflightWindow(const Session& s) const {
     size_t window = broker_.config().max_inflight_messages;
-    return window == 0 ? 65535 : window;
+    if (window == 0) window = 65535;
+    // [MQTT-3.3.4-9] never more unacknowledged QoS 1/2 than the client's Receive Maximum.
+    if (s.link && s.link->client_receive_maximum < window) window = s.link->client_receive_maximum;
+    return window;
 }
 
-void Shard::deliver(Session& s, const MessagePtr& m, QoS qos, bool retain) {
+bool Shard::fitsClient(const ClientLink& link, const Message& m, QoS qos, const std::vector<uint32_t>& ids) const {
+    if (!link.client_maximum_packet) return true;
+    // The whole PUBLISH as sendPublish writes it, counting a topic alias property and the expiry interval.
+    size_t props = m.properties().size() + 3 + (m.expiresAtMs() ? 5 : 0);
+    for (uint32_t id : ids)
+        props += 1 + protocol::varintSize(id);
+    size_t remaining = 2 + m.topic().size() + (qos == QoS::kAtMostOnce ? 0 : 2) +
+                       protocol::varintSize(static_cast<uint32_t>(props)) + props + m.payload().size();
+    return 1 + protocol::varintSize(static_cast<uint32_t>(remaining)) + remaining <= link.client_maximum_packet;
+}
+
+void Shard::deliver(Session& s, const MessagePtr& m, QoS qos, bool retain, const std::vector<uint32_t>& ids) {
     if (m->expiresAtMs() && m->expired(systemNowMs())) {
         stats_.dropped_expired.add();
         return;
@@ -80,7 +100,12 @@ void Shard::deliver(Session& s, const MessagePtr& m, QoS qos, bool retain) {
     if (!link) {
         if (!s.persistent) return;
         if (qos == QoS::kAtMostOnce && !broker_.config().queue_qos0_messages) return;
-        enqueue(s, m, qos, retain);
+        enqueue(s, m, qos, retain, ids);
+        return;
+    }
+    if (link->version == ProtocolVersion::kV5 && !fitsClient(*link, *m, qos, ids)) {
+        // [MQTT-3.1.2-25] too large for this client: dropped for it alone, as if sent.
+        stats_.dropped_too_large.add();
         return;
     }
     if (qos == QoS::kAtMostOnce) {
@@ -93,27 +118,27 @@ void Shard::deliver(Session& s, const MessagePtr& m, QoS qos, bool retain) {
             stats_.dropped_output_limit.add();
             return;
         }
-        sendPublish(s, m, qos, retain, 0, false);
+        sendPublish(s, m, qos, retain, 0, false, ids);
         return;
     }
     if (!s.queue.empty() || s.inflight.size() >= inflightWindow(s)) {
-        enqueue(s, m, qos, retain);
+        enqueue(s, m, qos, retain, ids);
         return;
     }
     uint16_t id = s.nextPacketId();
-    s.inflight.push_back(OutgoingInflight{id, m, qos, retain, false});
+    s.inflight.push_back(OutgoingInflight{id, m, qos, retain, false, ids});
     stats_.inflight_messages.add();
-    sendPublish(s, m, qos, retain, id, false);
+    sendPublish(s, m, qos, retain, id, false, ids);
 }
 
-void Shard::enqueue(Session& s, const MessagePtr& m, QoS qos, bool retain) {
+void Shard::enqueue(Session& s, const MessagePtr& m, QoS qos, bool retain, const std::vector<uint32_t>& ids) {
     const auto& cfg = broker_.config();
     if ((cfg.max_queued_messages && s.queue.size() >= cfg.max_queued_messages) ||
         (cfg.max_queued_bytes && s.queued_bytes + m->size() > cfg.max_queued_bytes)) {
         stats_.dropped_queue_full.add();
         return;
     }
-    s.queue.push_back(QueuedDelivery{m, qos, retain});
+    s.queue.push_back(QueuedDelivery{m, qos, retain, ids});
     s.queued_bytes += m->size();
     stats_.queued_messages.add();
 }
@@ -133,13 +158,18 @@ void Shard::drainQueue(Session& s) {
                 continue;
             }
         }
+        if (s.link->version == ProtocolVersion::kV5 && !fitsClient(*s.link, *d.message, d.qos, d.subscription_ids)) {
+            stats_.dropped_too_large.add();  // [MQTT-3.1.2-25]
+            continue;
+        }
         if (d.qos == QoS::kAtMostOnce) {
-            sendPublish(s, d.message, d.qos, d.retain, 0, false);
+            sendPublish(s, d.message, d.qos, d.retain, 0, false, d.subscription_ids);
             continue;
         }
         uint16_t id = s.nextPacketId();
-        sendPublish(s, d.message, d.qos, d.retain, id, false);
-        s.inflight.push_back(OutgoingInflight{id, std::move(d.message), d.qos, d.retain, false});
+        sendPublish(s, d.message, d.qos, d.retain, id, false, d.subscription_ids);
+        s.inflight.push_back(
+            OutgoingInflight{id, std::move(d.message), d.qos, d.retain, false, std::move(d.subscription_ids)});
         stats_.inflight_messages.add();
     }
 }
@@ -155,12 +185,13 @@ void Shard::resendInflight(Session& s) {
             s.link->flushSoon();
             stats_.messages_sent.add();
         } else {
-            sendPublish(s, e.message, e.qos, e.retain, e.packet_id, true);
+            sendPublish(s, e.message, e.qos, e.retain, e.packet_id, true, e.subscription_ids);
         }
     }
 }
 
-void Shard::sendPublish(Session& s, const MessagePtr& m, QoS qos, bool retain, uint16_t packet_id, bool dup) {
+void Shard::sendPublish(Session& s, const MessagePtr& m, QoS qos, bool retain, uint16_t packet_id, bool dup,
+                        const std::vector<uint32_t>& ids) {
     ClientLink& link = *s.link;
     const bool v5 = link.version == ProtocolVersion::kV5;
     protocol::Publish p;
@@ -174,6 +205,21 @@ void Shard::sendPublish(Session& s, const MessagePtr& m, QoS qos, bool retain, u
         uint64_t now = systemNowMs();
         uint64_t left = m->expiresAtMs() > now ? (m->expiresAtMs() - now + 999) / 1000 : 0;
         p.properties.message_expiry_interval = static_cast<uint32_t>(left);
+    }
+    if (v5) {
+        p.properties.subscription_identifiers = ids;
+        if (link.client_topic_alias_maximum) {
+            // Our own topic aliases [MQTT-3.1.2-26]: a topic sent once with its alias costs two bytes after.
+            auto it = link.aliases_out.find(m->topic());
+            if (it != link.aliases_out.end()) {
+                p.topic = {};
+                p.properties.topic_alias = it->second;
+            } else if (link.aliases_out.size() < link.client_topic_alias_maximum) {
+                auto alias = static_cast<uint16_t>(link.aliases_out.size() + 1);
+                link.aliases_out.emplace(std::string(m->topic()), alias);
+                p.properties.topic_alias = alias;
+            }
+        }
     }
     protocol::Bytes& out = link.writeBuffer();
     size_t before = out.size();

@@ -85,9 +85,15 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
             old_link->session = nullptr;
             old.link = nullptr;
             stats_.clients_connected.sub();
+            // [MQTT-3.1.3-9] a delayed will is not sent when the session goes on on the new connection.
+            if (old.will && old.will->delay && !c.clean_start) old.will.reset();
             publishWill(old);
-            old_link->close(CloseReason::kTakenOver);
+            disconnect(*old_link, ReasonCode::kSessionTakenOver, CloseReason::kTakenOver);
         }
+        // Back online: no expiry, and a will still waiting for its delay is not sent [MQTT-3.1.3-9].
+        old.expires_at_ms = 0;
+        old.will_due_ms = 0;
+        offline_timed_.erase(&old);
         if (c.clean_start) {
             endSession(old);
         } else {
@@ -104,8 +110,11 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
 
     session->link = &link;
     session->version = v;
-    session->persistent =
-        v == ProtocolVersion::kV5 ? c.properties.session_expiry_interval.value_or(0) > 0 : !c.clean_start;
+    session->expiry_interval = v == ProtocolVersion::kV5 ? c.properties.session_expiry_interval.value_or(0)
+                               : c.clean_start           ? 0
+                                                         : Session::kNeverExpires;
+    session->connect_expiry = session->expiry_interval;
+    session->persistent = session->expiry_interval != 0;
     session->username = c.username ? std::string(*c.username) : std::string();
     session->will.reset();
     if (c.will) {
@@ -117,15 +126,22 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         if (v == ProtocolVersion::kV5) {
             w.properties = encodeForwardableProperties(c.will->properties);
             w.message_expiry = c.will->properties.message_expiry_interval.value_or(0);
+            w.delay = c.will->properties.will_delay_interval.value_or(0);
         }
         session->will = std::move(w);
     }
     link.session = session;
     link.connected = true;
     link.keep_alive = c.keep_alive;
+    if (v == ProtocolVersion::kV5) {
+        link.client_receive_maximum = c.properties.receive_maximum.value_or(65535);
+        link.client_maximum_packet = c.properties.maximum_packet_size.value_or(0);
+        link.client_topic_alias_maximum = c.properties.topic_alias_maximum.value_or(0);
+    }
     stats_.clients_connected.add();
     stats_.connections_total.add();
 
+    std::string response_information;
     protocol::Connack ack;
     ack.session_present = session_present;
     ack.code = 0;
@@ -136,9 +152,14 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
             ack.properties.server_keep_alive = cfg.max_keepalive;
             link.keep_alive = cfg.max_keepalive;
         }
-        ack.properties.topic_alias_maximum = 0;
-        ack.properties.shared_subscription_available = 0;
-        ack.properties.subscription_identifier_available = 0;
+        if (cfg.max_inflight_messages) ack.properties.receive_maximum = cfg.max_inflight_messages;
+        if (cfg.max_packet_size) ack.properties.maximum_packet_size = cfg.max_packet_size;
+        if (cfg.max_topic_alias) ack.properties.topic_alias_maximum = cfg.max_topic_alias;
+        if (c.properties.request_response_information.value_or(0) == 1) {
+            // The basis of response topics for this client (request/response, MQTT 5.0 section 4.10).
+            response_information = "response/" + session->clientId();
+            ack.properties.response_information = response_information;
+        }
     }
     protocol::encodeConnack(link.writeBuffer(), ack, v);
     link.flushSoon();

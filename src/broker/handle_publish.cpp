@@ -6,6 +6,7 @@
 
 #include "broker/shard.hpp"
 #include "protocol/pub_ack.hpp"
+#include "protocol/wire.hpp"
 
 namespace starling::broker {
 
@@ -41,28 +42,61 @@ void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
         // Mosquitto: with retain_available false, a client sending a retained message is disconnected.
         return protocolViolation(link, "[MQTT-3.3.1-19] retain not available");
     }
-    if (p.topic.empty()) {
-        // Topic aliases arrive with the MQTT 5 issue; until then an empty topic is refused.
-        return protocolViolation(link, "[MQTT-3.3.2-1] empty topic name");
+    const bool v5 = link.version == ProtocolVersion::kV5;
+    if (v5 && p.properties.topic_alias) {
+        uint16_t alias = *p.properties.topic_alias;
+        if (alias == 0 || alias > cfg.max_topic_alias) {
+            // [MQTT-3.3.2-8] [MQTT-3.2.2-17] 0 and values above our Topic Alias Maximum are invalid.
+            return disconnect(link, protocol::ReasonCode::kTopicAliasInvalid, CloseReason::kProtocolError,
+                              "[MQTT-3.2.2-17] topic alias " + std::to_string(alias) + " out of range");
+        }
+        if (link.aliases_in.size() < cfg.max_topic_alias) link.aliases_in.resize(cfg.max_topic_alias);
+        std::string& known = link.aliases_in[alias - 1];
+        if (!p.topic.empty()) {
+            known.assign(p.topic);  // [MQTT-3.3.2-12] set or replace the mapping
+        } else if (known.empty()) {
+            return protocolViolation(link, "topic alias used before it was set (MQTT 5.0 section 3.3.2.3.4)");
+        } else {
+            p.topic = known;
+        }
+    }
+    if (p.topic.empty()) return protocolViolation(link, "[MQTT-3.3.2-1] empty topic name");
+    if (v5 && !p.properties.subscription_identifiers.empty()) {
+        return protocolViolation(link, "[MQTT-3.3.4-6] PUBLISH from a client carries a Subscription Identifier");
     }
 
     if (p.qos == QoS::kExactlyOnce) {
         // [MQTT-4.3.3-9] a re-sent PUBLISH with a packet id awaiting PUBREL is acknowledged, not forwarded.
-        if (!s.incoming_qos2.insert(p.packet_id).second) {
+        if (s.incoming_qos2.count(p.packet_id)) {
             sendAck(link, PacketType::kPubrec, p.packet_id);
             stats_.messages_sent.add();
             return;
         }
+        // [MQTT-3.3.4-7] no more unacknowledged QoS 2 than our Receive Maximum.
+        if (v5 && cfg.max_inflight_messages && s.incoming_qos2.size() >= cfg.max_inflight_messages) {
+            return disconnect(link, protocol::ReasonCode::kReceiveMaximumExceeded, CloseReason::kLimitExceeded,
+                              "receive maximum exceeded");
+        }
+        s.incoming_qos2.insert(p.packet_id);
     }
+
+    auto refusal = protocol::ReasonCode::kSuccess;
 
     bool accepted = true;
     if (p.topic.starts_with("$SYS")) {
         accepted = false;  // clients cannot publish into $SYS
         spdlog::debug("Client {} tried to publish to {}: dropped.", s.clientId(), p.topic);
+        refusal = protocol::ReasonCode::kNotAuthorized;
     } else if (cfg.message_size_limit && p.payload.size() > cfg.message_size_limit) {
         accepted = false;
         spdlog::info("Client {} sent a {}-byte payload above message_size_limit: dropped.", s.clientId(),
                      p.payload.size());
+        refusal = protocol::ReasonCode::kPacketTooLarge;
+    } else if (v5 && p.properties.payload_format_indicator.value_or(0) == 1 && !protocol::isValidUtf8(p.payload)) {
+        // A payload said to be UTF-8 that is not: refused with 0x99 (MQTT 5.0 section 3.3.2.3.2).
+        accepted = false;
+        spdlog::info("Client {} sent a payload marked UTF-8 that is not: dropped.", s.clientId());
+        refusal = protocol::ReasonCode::kPayloadFormatInvalid;
     }
 
     if (accepted) {
@@ -86,14 +120,17 @@ void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
                 init.expires_at_ms = systemNowMs() + uint64_t(*p.properties.message_expiry_interval) * 1000;
             }
         }
-        publish(Message::create(init));
+        if (!publish(Message::create(init))) refusal = protocol::ReasonCode::kNoMatchingSubscribers;
     }
 
+    // v5 acks say what happened; a refused QoS 2 message ends its exchange here [MQTT-4.3.3].
+    auto rc = v5 ? refusal : protocol::ReasonCode::kSuccess;
     if (p.qos == QoS::kAtLeastOnce) {
-        sendAck(link, PacketType::kPuback, p.packet_id);
+        sendAck(link, PacketType::kPuback, p.packet_id, rc);
         stats_.messages_sent.add();
     } else if (p.qos == QoS::kExactlyOnce) {
-        sendAck(link, PacketType::kPubrec, p.packet_id);
+        if (static_cast<uint8_t>(rc) >= 0x80) s.incoming_qos2.erase(p.packet_id);
+        sendAck(link, PacketType::kPubrec, p.packet_id, rc);
         stats_.messages_sent.add();
     }
 }

@@ -20,7 +20,9 @@ void Shard::handleSubscribe(ClientLink& link, const protocol::Subscribe& sub) {
     ack.packet_id = sub.packet_id;
     ack.codes.reserve(sub.topics.size());
     std::vector<std::pair<std::string_view, QoS>> granted;
-    for (const auto& t : sub.topics) {
+    std::vector<size_t> retained_for;  // indexes of the filters that get retained messages
+    for (size_t i = 0; i < sub.topics.size(); ++i) {
+        const auto& t = sub.topics[i];
         if (t.filter.starts_with("$share/")) {
             // Shared subscriptions arrive with the MQTT 5 issue.
             ack.codes.push_back(
@@ -31,7 +33,11 @@ void Shard::handleSubscribe(ClientLink& link, const protocol::Subscribe& sub) {
         e.options = t.options;
         if (sub.properties.subscription_identifiers.size() == 1)
             e.identifier = sub.properties.subscription_identifiers[0];
-        addSubscription(s, t.filter, e);
+        bool is_new = addSubscription(s, t.filter, e);
+        // Retain Handling 0: send retained messages; 1: only for a new subscription; 2: never.
+        if (v != ProtocolVersion::kV5 || t.options.retain_handling == 0 || (t.options.retain_handling == 1 && is_new)) {
+            retained_for.push_back(i);
+        }
         ack.codes.push_back(static_cast<uint8_t>(t.options.qos));  // [MQTT-3.9.3-1] one code per filter, in order
         granted.emplace_back(t.filter, t.options.qos);
         spdlog::debug("{} {} {}", s.clientId(), static_cast<int>(t.options.qos), t.filter);
@@ -40,11 +46,10 @@ void Shard::handleSubscribe(ClientLink& link, const protocol::Subscribe& sub) {
     link.flushSoon();
     stats_.messages_sent.add();
     // [MQTT-3.3.1-6] retained messages matching a new subscription are sent after the SUBACK.
-    for (size_t i = 0; i < sub.topics.size(); ++i) {
+    for (size_t i : retained_for) {
         const auto& t = sub.topics[i];
-        if (t.filter.starts_with("$share/")) continue;
-        if (v == ProtocolVersion::kV5 && t.options.retain_handling == 2) continue;
-        sendRetained(s, t.filter, t.options.qos);
+        sendRetained(s, t.filter, t.options.qos,
+                     sub.properties.subscription_identifiers.empty() ? 0 : sub.properties.subscription_identifiers[0]);
     }
 }
 
@@ -62,26 +67,29 @@ void Shard::handleUnsubscribe(ClientLink& link, const protocol::Unsubscribe& u) 
     stats_.messages_sent.add();
 }
 
-void Shard::sendRetained(Session& s, std::string_view filter, QoS granted) {
+void Shard::sendRetained(Session& s, std::string_view filter, QoS granted, uint32_t identifier) {
     std::vector<MessagePtr> found;
     broker_.retained().match(filter, found);
+    std::vector<uint32_t> ids;
+    if (identifier) ids.push_back(identifier);
     for (auto& m : found)
-        deliver(s, m, std::min(m->qos(), granted), true);
+        deliver(s, m, std::min(m->qos(), granted), true, ids);
 }
 
-void Shard::addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e) {
+bool Shard::addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e) {
     auto [it, inserted] = s.subscriptions.insert_or_assign(std::string(filter), e);
     auto& subs = subscriptions_.at(filter);
     for (auto& sub : subs) {
         if (sub.session == &s) {
             // [MQTT-3.8.4-3] an identical filter replaces the existing subscription.
             sub.entry = e;
-            return;
+            return false;
         }
     }
     subs.push_back(Subscriber{&s, e});
     stats_.subscriptions.add();
     if (subs.size() == 1) routeChanged(filter, true);
+    return true;
 }
 
 void Shard::removeSubscription(Session& s, std::string_view filter) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "broker/client_link.hpp"
 #include "broker/message.hpp"
@@ -28,6 +29,7 @@ struct WillMessage {
     protocol::QoS qos = protocol::QoS::kAtMostOnce;
     bool retain = false;
     uint32_t message_expiry = 0;  // v5, seconds; 0 = none
+    uint32_t delay = 0;           // v5 Will Delay Interval, seconds
 };
 
 struct OutgoingInflight {
@@ -35,13 +37,15 @@ struct OutgoingInflight {
     MessagePtr message;
     protocol::QoS qos = protocol::QoS::kAtLeastOnce;
     bool retain = false;
-    bool released = false;  // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+    bool released = false;                   // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+    std::vector<uint32_t> subscription_ids;  // v5, of every matching subscription [MQTT-3.3.4-3]
 };
 
 struct QueuedDelivery {
     MessagePtr message;
     protocol::QoS qos = protocol::QoS::kAtMostOnce;
     bool retain = false;
+    std::vector<uint32_t> subscription_ids;
 };
 
 class Session {
@@ -50,8 +54,14 @@ class Session {
 
     const std::string& clientId() const { return client_id_; }
 
-    ClientLink* link = nullptr;  // null while offline
-    bool persistent = false;     // clean session 0 (v5: session expiry > 0)
+    static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
+
+    ClientLink* link = nullptr;    // null while offline
+    bool persistent = false;       // outlives its connection: expiry_interval > 0
+    uint32_t expiry_interval = 0;  // seconds after the connection ends (3.1.1 clean session 0: never)
+    uint32_t connect_expiry = 0;   // the value CONNECT set (DISCONNECT may not raise 0)
+    uint64_t expires_at_ms = 0;    // offline with a finite expiry: when it ends
+    uint64_t will_due_ms = 0;      // a delayed will waits for this time [MQTT-3.1.3-9]
     protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
     std::optional<WillMessage> will;
     std::string username;
@@ -70,6 +80,7 @@ class Session {
     uint64_t match_generation = 0;
     protocol::QoS match_qos = protocol::QoS::kAtMostOnce;
     bool match_retain_as_published = false;
+    std::vector<uint32_t> match_ids;
 
   private:
     std::string client_id_;

@@ -5,11 +5,20 @@
 #include <chrono>
 
 #include "protocol/connack.hpp"
+#include "protocol/disconnect.hpp"
 
 namespace starling::broker {
 
 using protocol::PacketType;
 using protocol::ProtocolVersion;
+
+namespace {
+uint64_t systemNowMs() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+}  // namespace
 
 Shard::Shard(Broker& broker, unsigned index) : broker_(broker), index_(index) {
     outbox_.resize(64);
@@ -65,7 +74,7 @@ Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& fram
     switch (frame.type()) {
         case PacketType::kPublish: {
             auto p = protocol::decodePublish(frame.flags(), frame.body, v);
-            if (!p) return protocolViolation(link, p.error().rule), FrameOutcome{};
+            if (!p) return protocolViolation(link, p.error().rule, p.error().reason), FrameOutcome{};
             handlePublish(link, *p);
             break;
         }
@@ -74,25 +83,25 @@ Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& fram
         case PacketType::kPubrel:
         case PacketType::kPubcomp: {
             auto a = protocol::decodePubAck(frame.first_byte, frame.body, v);
-            if (!a) return protocolViolation(link, a.error().rule), FrameOutcome{};
+            if (!a) return protocolViolation(link, a.error().rule, a.error().reason), FrameOutcome{};
             handlePubAck(link, *a);
             break;
         }
         case PacketType::kSubscribe: {
             auto s = protocol::decodeSubscribe(frame.flags(), frame.body, v);
-            if (!s) return protocolViolation(link, s.error().rule), FrameOutcome{};
+            if (!s) return protocolViolation(link, s.error().rule, s.error().reason), FrameOutcome{};
             handleSubscribe(link, *s);
             break;
         }
         case PacketType::kUnsubscribe: {
             auto u = protocol::decodeUnsubscribe(frame.flags(), frame.body, v);
-            if (!u) return protocolViolation(link, u.error().rule), FrameOutcome{};
+            if (!u) return protocolViolation(link, u.error().rule, u.error().reason), FrameOutcome{};
             handleUnsubscribe(link, *u);
             break;
         }
         case PacketType::kPingreq: {
             auto p = protocol::decodePingreq(frame.flags(), frame.body);
-            if (!p) return protocolViolation(link, p.error().rule), FrameOutcome{};
+            if (!p) return protocolViolation(link, p.error().rule, p.error().reason), FrameOutcome{};
             protocol::encodePingresp(link.writeBuffer());
             link.flushSoon();
             stats_.messages_sent.add();
@@ -100,7 +109,7 @@ Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& fram
         }
         case PacketType::kDisconnect: {
             auto d = protocol::decodeDisconnect(frame.flags(), frame.body, v);
-            if (!d) return protocolViolation(link, d.error().rule), FrameOutcome{};
+            if (!d) return protocolViolation(link, d.error().rule, d.error().reason), FrameOutcome{};
             handleDisconnect(link, *d);
             break;
         }
@@ -114,13 +123,34 @@ Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& fram
     return {};
 }
 
-void Shard::protocolViolation(ClientLink& link, const char* rule) {
+void Shard::protocolViolation(ClientLink& link, const char* rule, protocol::ReasonCode rc) {
+    // A decode error's reason is malformed packet (0x81) or protocol error (0x82) or more precise.
+    if (static_cast<uint8_t>(rc) < 0x80) rc = protocol::ReasonCode::kProtocolError;
+    disconnect(link, rc, CloseReason::kProtocolError, rule ? rule : "");
+}
+
+void Shard::disconnect(ClientLink& link, protocol::ReasonCode rc, CloseReason why, std::string detail) {
     if (link.close_reason != CloseReason::kNone) return;
-    link.close_detail = rule ? rule : "";
-    link.close(CloseReason::kProtocolError);
+    if (link.connected && link.version == ProtocolVersion::kV5) {
+        protocol::Disconnect d;
+        d.reason = rc;
+        protocol::encodeDisconnect(link.writeBuffer(), d, ProtocolVersion::kV5);
+        stats_.messages_sent.add();
+    }
+    link.close_detail = std::move(detail);
+    link.close(why);
 }
 
 void Shard::handleDisconnect(ClientLink& link, const protocol::Disconnect& d) {
+    Session& s = *link.session;
+    if (auto e = d.properties.session_expiry_interval) {
+        // A session that was to end at disconnect cannot be given an expiry now (MQTT 5.0 3.14.2.2.2).
+        if (s.connect_expiry == 0 && *e != 0) {
+            return protocolViolation(link, "session expiry set on DISCONNECT after 0 on CONNECT (3.14.2.2.2)");
+        }
+        s.expiry_interval = *e;
+        s.persistent = *e != 0;
+    }
     // [MQTT-3.14.4-3] a DISCONNECT discards the will; v5 reason 0x04 asks for it to be sent.
     if (d.reason == protocol::ReasonCode::kDisconnectWithWillMessage) {
         link.close(CloseReason::kClientDisconnectWithWill);
@@ -149,12 +179,46 @@ void Shard::onClosed(ClientLink& link) {
         spdlog::info("Client {} closed its connection: {}{}{}.", s->clientId(), closeReasonText(reason),
                      link.close_detail.empty() ? "" : ": ", link.close_detail);
     }
-    if (reason != CloseReason::kClientDisconnect && reason != CloseReason::kServerShutdown) publishWill(*s);
-    s->will.reset();
-    if (!s->persistent) endSession(*s);
+    uint64_t now_ms = systemNowMs();
+    if (reason == CloseReason::kClientDisconnect || reason == CloseReason::kServerShutdown) {
+        s->will.reset();
+    } else if (s->will && s->will->delay && s->expiry_interval) {
+        // [MQTT-3.1.3-9] published after the delay or when the session ends, whichever is first, and not
+        // at all if the client reconnects first.
+        s->will_due_ms = now_ms + uint64_t(std::min(s->will->delay, s->expiry_interval)) * 1000;
+    } else {
+        publishWill(*s);
+    }
+    if (!s->persistent) return endSession(*s);
+    if (s->expiry_interval != Session::kNeverExpires) s->expires_at_ms = now_ms + uint64_t(s->expiry_interval) * 1000;
+    if (s->expires_at_ms || s->will_due_ms) offline_timed_.insert(s);
+}
+
+void Shard::expireSessions(uint64_t now_ms) {
+    std::vector<Session*> ended;
+    for (Session* s : offline_timed_) {
+        if (s->will_due_ms && now_ms >= s->will_due_ms) {
+            s->will_due_ms = 0;
+            publishWill(*s);
+        }
+        if (s->expires_at_ms && now_ms >= s->expires_at_ms) ended.push_back(s);
+    }
+    for (Session* s : ended) {
+        spdlog::info("Session of client {} expired.", s->clientId());
+        publishWill(*s);  // a will still waiting goes out when the session ends [MQTT-3.1.3-9]
+        endSession(*s);
+    }
+    for (auto it = offline_timed_.begin(); it != offline_timed_.end();) {
+        if (!(*it)->expires_at_ms && !(*it)->will_due_ms) {
+            it = offline_timed_.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 void Shard::endSession(Session& s) {
+    offline_timed_.erase(&s);
     removeAllSubscriptions(s);
     stats_.queued_messages.sub(s.queue.size());
     stats_.inflight_messages.sub(s.inflight.size());
@@ -197,7 +261,7 @@ void Shard::tick(uint64_t now_ms) {
         }
         // [MQTT-3.1.2-24] one and a half times the keep-alive without a packet.
         if (link->keep_alive && now_ms - link->last_received_ms > uint64_t(link->keep_alive) * 1500) {
-            link->close(CloseReason::kKeepAliveTimeout);
+            disconnect(*link, protocol::ReasonCode::kKeepAliveTimeout, CloseReason::kKeepAliveTimeout);
             continue;
         }
         uint64_t pending = link->pendingOutputBytes();
@@ -207,6 +271,7 @@ void Shard::tick(uint64_t now_ms) {
             link->over_soft_limit_since_ms = 0;
         }
     }
+    if (!offline_timed_.empty()) expireSessions(now_ms);
     if (index_ == 0) publishSys(now_ms);
 }
 
@@ -224,7 +289,8 @@ void Shard::flush() {
 void Shard::shutdown() {
     std::vector<ClientLink*> links(links_.begin(), links_.end());
     for (ClientLink* link : links) {
-        if (link->close_reason == CloseReason::kNone) link->close(CloseReason::kServerShutdown);
+        if (link->close_reason == CloseReason::kNone)
+            disconnect(*link, protocol::ReasonCode::kServerShuttingDown, CloseReason::kServerShutdown);
     }
 }
 

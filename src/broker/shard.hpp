@@ -61,8 +61,12 @@ class Shard {
     int64_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
     static constexpr int64_t kBacklogHigh = 100'000;
 
-    // Publishes a message as if a client had (wills, $SYS): retained store, routing, delivery.
-    void publish(const MessagePtr& m);
+    // Publishes a message as if a client had (wills, $SYS): retained store, routing, delivery. False
+    // when no subscription anywhere matched its topic (v5 reason 0x10).
+    bool publish(const MessagePtr& m);
+
+    // Ends a connection: a v5 client first gets a DISCONNECT with `rc` [MQTT-4.13.1-1]; the log says `why`.
+    void disconnect(ClientLink& link, protocol::ReasonCode rc, CloseReason why, std::string detail = {});
 
   private:
     // Packet handlers.
@@ -74,20 +78,26 @@ class Shard {
     void handleDisconnect(ClientLink& link, const protocol::Disconnect& d);
 
     void refuseConnect(ClientLink& link, protocol::ProtocolVersion v, uint8_t code, const char* why);
-    void protocolViolation(ClientLink& link, const char* rule);
+    void protocolViolation(ClientLink& link, const char* rule,
+                           protocol::ReasonCode rc = protocol::ReasonCode::kProtocolError);
 
     // Delivery.
     void deliverLocal(const MessagePtr& m);
     void deliverBatch(std::vector<MessagePtr>& batch);
-    void deliver(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain);
-    void sendPublish(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, uint16_t packet_id, bool dup);
-    void enqueue(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain);
+    void deliver(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, const std::vector<uint32_t>& ids);
+    void sendPublish(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, uint16_t packet_id, bool dup,
+                     const std::vector<uint32_t>& ids);
+    // False when the PUBLISH would exceed the client's v5 Maximum Packet Size [MQTT-3.1.2-24].
+    bool fitsClient(const ClientLink& link, const Message& m, protocol::QoS qos,
+                    const std::vector<uint32_t>& ids) const;
+    void enqueue(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, const std::vector<uint32_t>& ids);
     void drainQueue(Session& s);
     void resendInflight(Session& s);
     size_t inflightWindow(const Session& s) const;
 
     // Subscriptions and routes.
-    void addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e);
+    // True when the session had no subscription to `filter` before.
+    bool addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e);
     void removeSubscription(Session& s, std::string_view filter);
     void removeAllSubscriptions(Session& s);
     void routeChanged(std::string_view filter, bool add);
@@ -95,7 +105,9 @@ class Shard {
 
     void publishWill(Session& s);
     void endSession(Session& s);
-    void sendRetained(Session& s, std::string_view filter, protocol::QoS granted);
+    // Offline sessions with a finite expiry or a delayed will: wills due and sessions expired.
+    void expireSessions(uint64_t now_ms);
+    void sendRetained(Session& s, std::string_view filter, protocol::QoS granted, uint32_t identifier);
     void publishSys(uint64_t now_ms);
 
     Broker& broker_;
@@ -104,6 +116,7 @@ class Shard {
 
     std::unordered_map<std::string, std::unique_ptr<Session>, StringHash, std::equal_to<>> sessions_;
     std::unordered_set<ClientLink*> links_;
+    std::unordered_set<Session*> offline_timed_;  // offline, with expires_at_ms or will_due_ms set
     FilterTrie<std::vector<Subscriber>> subscriptions_;
     FilterTrie<uint64_t> routes_;  // filter -> bit set of workers with a subscriber (replica)
 

@@ -67,7 +67,7 @@ void Shard::publishSys(uint64_t now_ms) {
     put("$SYS/broker/publish/messages/received", std::to_string(st.publish_received));
     put("$SYS/broker/publish/messages/sent", std::to_string(st.publish_sent));
     put("$SYS/broker/publish/messages/dropped",
-        std::to_string(st.dropped_queue_full + st.dropped_output_limit + st.dropped_expired));
+        std::to_string(st.dropped_queue_full + st.dropped_output_limit + st.dropped_expired + st.dropped_too_large));
     put("$SYS/broker/bytes/received", std::to_string(st.bytes_received));
     put("$SYS/broker/bytes/sent", std::to_string(st.bytes_sent));
     put("$SYS/broker/retained messages/count", std::to_string(broker_.retained().count()));

@@ -43,8 +43,10 @@ struct Config {
     uint32_t message_size_limit = 0;      // max PUBLISH payload; 0 = no limit beyond the protocol's
     uint32_t max_packet_size = 0;         // max whole packet from clients; 0 = protocol max (268435460)
     uint16_t max_inflight_messages = 20;  // per client outgoing QoS 1/2 window; 0 = unlimited
-    uint32_t max_queued_messages = 1000;  // per client queue; 0 = unlimited
-    uint64_t max_queued_bytes = 0;        // per client queue bytes; 0 = unlimited
+    uint16_t max_topic_alias = 10;        // v5 Topic Alias Maximum accepted from clients (Mosquitto's default)
+    std::string shared_subscription_strategy = "round_robin";  // ours: round_robin|random|hash_client|hash_topic|sticky
+    uint32_t max_queued_messages = 1000;                       // per client queue; 0 = unlimited
+    uint64_t max_queued_bytes = 0;                             // per client queue bytes; 0 = unlimited
     bool queue_qos0_messages = false;
     bool retain_available = true;
     bool allow_zero_length_clientid = true;

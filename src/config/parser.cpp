@@ -54,7 +54,7 @@ const std::set<std::string_view, std::less<>> kNotSupportedYet = {
     // websockets and HTTP
     "http_listener", "http_dir", "websockets_log_level", "websockets_headers_size",
     // listener options
-    "socket_domain", "bind_interface", "mount_point", "max_qos", "maximum_qos", "max_topic_alias",
+    "socket_domain", "bind_interface", "mount_point", "max_qos", "maximum_qos",
     // broker behaviour
     "check_retain_source", "set_tcp_nodelay", "upgrade_outgoing_qos", "memory_limit", "max_inflight_bytes",
     "allow_duplicate_messages", "connection_messages", "log_facility",
@@ -155,6 +155,8 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"message_size_limit", &Parser::messageSizeLimit},
         {"max_packet_size", &Parser::maxPacketSize},
         {"max_inflight_messages", &Parser::maxInflightMessages},
+        {"max_topic_alias", &Parser::maxTopicAlias},
+        {"shared_subscription_strategy", &Parser::sharedSubscriptionStrategy},
         {"max_queued_messages", &Parser::maxQueuedMessages},
         {"max_queued_bytes", &Parser::maxQueuedBytes},
         {"queue_qos0_messages", &Parser::queueQos0Messages},
@@ -304,6 +306,19 @@ void Parser::maxPacketSize(const Line& line, Scope&) {
 
 void Parser::maxInflightMessages(const Line& line, Scope&) {
     cfg_.max_inflight_messages = static_cast<uint16_t>(parseUnsigned(single(line), 65535, "max_inflight_messages"));
+}
+
+void Parser::maxTopicAlias(const Line& line, Scope&) {
+    cfg_.max_topic_alias = static_cast<uint16_t>(parseUnsigned(single(line), 65535, "max_topic_alias"));
+}
+
+void Parser::sharedSubscriptionStrategy(const Line& line, Scope&) {
+    std::string v(single(line));
+    if (v != "round_robin" && v != "random" && v != "hash_client" && v != "hash_topic" && v != "sticky")
+        fail(line,
+             "'shared_subscription_strategy' must be round_robin, random, hash_client, hash_topic or sticky, got " +
+                 inQuotes(v));
+    cfg_.shared_subscription_strategy = v;
 }
 
 void Parser::maxQueuedMessages(const Line& line, Scope&) {

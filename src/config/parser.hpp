@@ -57,6 +57,8 @@ class Parser {
     void messageSizeLimit(const Line& line, Scope& scope);
     void maxPacketSize(const Line& line, Scope& scope);
     void maxInflightMessages(const Line& line, Scope& scope);
+    void maxTopicAlias(const Line& line, Scope& scope);
+    void sharedSubscriptionStrategy(const Line& line, Scope& scope);
     void maxQueuedMessages(const Line& line, Scope& scope);
     void maxQueuedBytes(const Line& line, Scope& scope);
     void queueQos0Messages(const Line& line, Scope& scope);

@@ -139,19 +139,20 @@ TEST_P(NotSupportedYet, IsRefusedByName) {
     EXPECT_EQ(errorOf("max_keepalive 60\n" + directive + " x\n"), "t.conf:2: '" + directive + "' is not supported yet");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    LaterIssues, NotSupportedYet,
-    testing::Values("password_file", "acl_file", "psk_file", "psk_hint", "certfile", "keyfile", "cafile", "capath",
-                    "crlfile", "require_certificate", "use_identity_as_username", "use_subject_as_username",
-                    "use_username_as_clientid", "tls_version", "ciphers", "ciphers_tls1.3", "persistence",
-                    "persistence_location", "persistence_file", "autosave_interval", "autosave_on_changes",
-                    "persistent_client_expiration", "connection", "address", "topic", "bridge_cafile",
-                    "bridge_protocol_version", "remote_username", "remote_clientid", "cleansession", "start_type",
-                    "try_private", "notifications", "plugin", "auth_plugin", "auth_opt_db_host", "plugin_opt_path",
-                    "http_listener", "websockets_log_level", "http_dir", "socket_domain", "mount_point",
-                    "clientid_prefixes", "check_retain_source", "set_tcp_nodelay", "max_topic_alias",
-                    "upgrade_outgoing_qos", "memory_limit", "bind_interface", "max_qos", "connection_messages",
-                    "max_inflight_bytes", "log_facility"));
+INSTANTIATE_TEST_SUITE_P(LaterIssues, NotSupportedYet,
+                         testing::Values("password_file", "acl_file", "psk_file", "psk_hint", "certfile", "keyfile",
+                                         "cafile", "capath", "crlfile", "require_certificate",
+                                         "use_identity_as_username", "use_subject_as_username",
+                                         "use_username_as_clientid", "tls_version", "ciphers", "ciphers_tls1.3",
+                                         "persistence", "persistence_location", "persistence_file", "autosave_interval",
+                                         "autosave_on_changes", "persistent_client_expiration", "connection", "address",
+                                         "topic", "bridge_cafile", "bridge_protocol_version", "remote_username",
+                                         "remote_clientid", "cleansession", "start_type", "try_private",
+                                         "notifications", "plugin", "auth_plugin", "auth_opt_db_host",
+                                         "plugin_opt_path", "http_listener", "websockets_log_level", "http_dir",
+                                         "socket_domain", "mount_point", "clientid_prefixes", "check_retain_source",
+                                         "set_tcp_nodelay", "upgrade_outgoing_qos", "memory_limit", "bind_interface",
+                                         "max_qos", "connection_messages", "max_inflight_bytes", "log_facility"));
 
 TEST(NotSupportedYetValues, WebsocketsProtocol) {
     EXPECT_EQ(errorOf("listener 8080\nprotocol websockets\n"), "t.conf:2: 'protocol websockets' is not supported yet");
@@ -489,6 +490,15 @@ TEST(Logging, TimestampFormatKeepsSpaces) {
     EXPECT_EQ(c.log_timestamp_format, "%Y-%m-%d %H:%M:%S");
     EXPECT_EQ(errorOf("log_timestamp_format %s\nlog_timestamp_format %s\n"),
               "t.conf:2: 'log_timestamp_format' is set twice (first at t.conf:1)");
+}
+
+TEST(Mqtt5Directives, TopicAliasAndSharedStrategy) {
+    auto c = parse("max_topic_alias 0\nshared_subscription_strategy hash_topic\n");
+    EXPECT_EQ(c.max_topic_alias, 0);
+    EXPECT_EQ(c.shared_subscription_strategy, "hash_topic");
+    EXPECT_EQ(parse("").max_topic_alias, 10);
+    EXPECT_EQ(errorOf("max_topic_alias 70000\n").rfind("t.conf:1:", 0), 0u);
+    EXPECT_EQ(errorOf("shared_subscription_strategy best\n").rfind("t.conf:1:", 0), 0u);
 }
 
 }  // namespace
