@@ -2,7 +2,7 @@
 import socket
 import struct
 
-from harness import Broker, RawClient, connect_packet, mqtt_string, packet, publish_packet, subscribe_packet
+from harness import Broker, RawClient, connect_packet, mqtt_string, packet, publish_packet, subscribe_packet, wait_for
 
 
 def test_v311_connack(broker):
@@ -113,9 +113,15 @@ def test_max_keepalive_rejects_larger_keepalive_v311():
 
 def test_max_connections_refuses_cleanly():
     with Broker("max_connections 2") as b:
-        a1, a2 = RawClient(b.port), RawClient(b.port)
-        a1.connect("m1")
-        a2.connect("m2")
+        # The harness's readiness probe may still hold a slot for a moment: retry until both are in.
+        def connected(cid):
+            try:
+                c = RawClient(b.port)
+                return c if c.connect(cid) == b"\x00\x00" else None
+            except (ConnectionError, OSError):
+                return None
+        a1 = wait_for(lambda: connected("m1"), what="first client")
+        a2 = wait_for(lambda: connected("m2"), what="second client")
         # As Mosquitto does, a connection over the listener's limit is closed at accept, before CONNECT.
         a3 = RawClient(b.port)
         assert a3.expect_closed()
