@@ -24,7 +24,13 @@ bool Shard::publish(const MessagePtr& m) {
     if (m->retain()) broker_.retained().set(m);
     uint64_t workers = 0;
     routes_.match(m->topic(), [&](uint64_t& mask) { workers |= mask; });
-    const bool matched = workers != 0;
+    bool matched = workers != 0;
+    shared_routes_.match(m->topic(), [&](std::vector<SharedRoute>& groups) {
+        for (auto& g : groups) {
+            matched = true;
+            routeShared(m, g);
+        }
+    });
     while (workers) {
         unsigned w = static_cast<unsigned>(__builtin_ctzll(workers));
         workers &= workers - 1;
@@ -41,6 +47,114 @@ bool Shard::publish(const MessagePtr& m) {
 void Shard::deliverBatch(std::vector<MessagePtr>& batch) {
     for (auto& m : batch)
         deliverLocal(m);
+    backlog_.fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+}
+
+namespace {
+
+uint64_t mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+uint64_t hashOf(std::string_view s) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : s)
+        h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+}  // namespace
+
+// The strategy's choice among `n` candidates; `rr` is the round robin position; `salt` keeps the worker
+// choice and the member choice of the hash strategies independent.
+static size_t choose(const std::string& strategy, size_t n, size_t& rr, const Message& m, uint64_t& random_state,
+                     uint64_t salt) {
+    if (strategy == "random") {
+        random_state = mix(random_state + 0x9E3779B97F4A7C15ull);
+        return random_state % n;
+    }
+    if (strategy == "hash_client") return mix(m.origin() ^ salt) % n;
+    if (strategy == "hash_topic") return mix(hashOf(m.topic()) ^ salt) % n;
+    return rr++ % n;  // round_robin (sticky falls back to it when its choice is gone)
+}
+
+void Shard::routeShared(const MessagePtr& m, SharedRoute& r) {
+    const std::string& strategy = broker_.config().shared_subscription_strategy;
+    unsigned w;
+    if (strategy == "sticky" && r.sticky < 64 && (r.workers >> r.sticky & 1)) {
+        w = r.sticky;
+    } else {
+        if (!r.total) return;
+        // The n-th member over all workers, then the worker that holds it.
+        size_t n = choose(strategy, r.total, r.next, *m, random_state_, 0x5bd1e995);
+        w = 0;
+        for (uint64_t b = r.workers; b; b &= b - 1) {
+            w = static_cast<unsigned>(__builtin_ctzll(b));
+            if (n < r.members[w]) break;
+            n -= r.members[w];
+        }
+        r.sticky = w;
+    }
+    if (w == index_) {
+        deliverShared(m, r.key);
+    } else {
+        shared_outbox_[w].emplace_back(m, r.key);
+        outbox_mask_ |= uint64_t(1) << w;
+    }
+}
+
+void Shard::deliverShared(const MessagePtr& m, const std::string& key) {
+    auto [group, filter] = splitShared(key);
+    auto* groups = shared_.find(filter);
+    if (!groups) return;  // the last member left while the message was on its way
+    SharedGroup* g = nullptr;
+    for (auto& candidate : *groups)
+        if (candidate.name == group) g = &candidate;
+    if (!g || g->members.empty()) return;
+    // Online members first; an offline persistent member queues only when nobody is online.
+    std::vector<Subscriber*> online;
+    for (auto& sub : g->members)
+        if (sub.session->link) online.push_back(&sub);
+    Subscriber* chosen = nullptr;
+    const std::string& strategy = broker_.config().shared_subscription_strategy;
+    if (strategy == "sticky" && g->sticky && g->sticky->link) {
+        for (auto& sub : g->members)
+            if (sub.session == g->sticky) chosen = &sub;
+    }
+    if (!chosen) {
+        if (online.empty()) {
+            chosen = &g->members[g->next++ % g->members.size()];
+        } else {
+            chosen = online[choose(strategy, online.size(), g->next, *m, random_state_, 0x27d4eb2f)];
+        }
+        g->sticky = chosen->session;
+    }
+    const auto& o = chosen->entry.options;
+    std::vector<uint32_t> ids;
+    if (chosen->entry.identifier) ids.push_back(chosen->entry.identifier);
+    delivering_shared_ = &key;
+    // [MQTT-4.8.2-3] at the chosen member's granted QoS.
+    deliver(*chosen->session, m, std::min(m->qos(), o.qos), o.retain_as_published && m->retain(), ids);
+    delivering_shared_ = nullptr;
+}
+
+void Shard::redistributeShared(Session& s) {
+    std::vector<std::pair<MessagePtr, std::string>> orphans;
+    for (auto& e : s.inflight)
+        if (!e.shared.empty() && e.message && !e.released) orphans.emplace_back(e.message, std::move(e.shared));
+    for (auto& d : s.queue)
+        if (!d.shared.empty()) orphans.emplace_back(d.message, std::move(d.shared));
+    for (auto& [m, key] : orphans) {
+        auto [group, filter] = splitShared(key);
+        auto* routes = shared_routes_.find(filter);
+        if (!routes) continue;
+        for (auto& r : *routes)
+            if (r.key == key) routeShared(m, r);
+    }
 }
 
 void Shard::deliverLocal(const MessagePtr& m) {
@@ -126,7 +240,8 @@ void Shard::deliver(Session& s, const MessagePtr& m, QoS qos, bool retain, const
         return;
     }
     uint16_t id = s.nextPacketId();
-    s.inflight.push_back(OutgoingInflight{id, m, qos, retain, false, ids});
+    s.inflight.push_back(
+        OutgoingInflight{id, m, qos, retain, false, ids, delivering_shared_ ? *delivering_shared_ : std::string()});
     stats_.inflight_messages.add();
     sendPublish(s, m, qos, retain, id, false, ids);
 }
@@ -138,7 +253,7 @@ void Shard::enqueue(Session& s, const MessagePtr& m, QoS qos, bool retain, const
         stats_.dropped_queue_full.add();
         return;
     }
-    s.queue.push_back(QueuedDelivery{m, qos, retain, ids});
+    s.queue.push_back(QueuedDelivery{m, qos, retain, ids, delivering_shared_ ? *delivering_shared_ : std::string()});
     s.queued_bytes += m->size();
     stats_.queued_messages.add();
 }
@@ -168,8 +283,8 @@ void Shard::drainQueue(Session& s) {
         }
         uint16_t id = s.nextPacketId();
         sendPublish(s, d.message, d.qos, d.retain, id, false, d.subscription_ids);
-        s.inflight.push_back(
-            OutgoingInflight{id, std::move(d.message), d.qos, d.retain, false, std::move(d.subscription_ids)});
+        s.inflight.push_back(OutgoingInflight{id, std::move(d.message), d.qos, d.retain, false,
+                                              std::move(d.subscription_ids), std::move(d.shared)});
         stats_.inflight_messages.add();
     }
 }

@@ -23,19 +23,20 @@ void Shard::handleSubscribe(ClientLink& link, const protocol::Subscribe& sub) {
     std::vector<size_t> retained_for;  // indexes of the filters that get retained messages
     for (size_t i = 0; i < sub.topics.size(); ++i) {
         const auto& t = sub.topics[i];
-        if (t.filter.starts_with("$share/")) {
-            // Shared subscriptions arrive with the MQTT 5 issue.
-            ack.codes.push_back(
-                v == ProtocolVersion::kV5 ? static_cast<uint8_t>(ReasonCode::kSharedSubscriptionsNotSupported) : 0x80);
-            continue;
+        const bool shared = t.filter.starts_with("$share/");
+        if (shared && t.options.no_local) {
+            // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+            return protocolViolation(link, "[MQTT-3.8.3-4] No Local set on a shared subscription");
         }
         SubscriptionEntry e;
         e.options = t.options;
         if (sub.properties.subscription_identifiers.size() == 1)
             e.identifier = sub.properties.subscription_identifiers[0];
         bool is_new = addSubscription(s, t.filter, e);
-        // Retain Handling 0: send retained messages; 1: only for a new subscription; 2: never.
-        if (v != ProtocolVersion::kV5 || t.options.retain_handling == 0 || (t.options.retain_handling == 1 && is_new)) {
+        // Retain Handling 0: send retained messages; 1: only for a new subscription; 2: never. A shared
+        // subscription gets none (MQTT 5.0 section 4.8.2).
+        if (!shared && (v != ProtocolVersion::kV5 || t.options.retain_handling == 0 ||
+                        (t.options.retain_handling == 1 && is_new))) {
             retained_for.push_back(i);
         }
         ack.codes.push_back(static_cast<uint8_t>(t.options.qos));  // [MQTT-3.9.3-1] one code per filter, in order
@@ -76,8 +77,33 @@ void Shard::sendRetained(Session& s, std::string_view filter, QoS granted, uint3
         deliver(s, m, std::min(m->qos(), granted), true, ids);
 }
 
+std::pair<std::string_view, std::string_view> splitShared(std::string_view filter) {
+    if (!filter.starts_with("$share/")) return {};
+    std::string_view rest = filter.substr(7);
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return {};
+    return {rest.substr(0, slash), rest.substr(slash + 1)};
+}
+
 bool Shard::addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e) {
-    auto [it, inserted] = s.subscriptions.insert_or_assign(std::string(filter), e);
+    s.subscriptions.insert_or_assign(std::string(filter), e);
+    if (auto [group, real] = splitShared(filter); !group.empty()) {
+        auto& groups = shared_.at(real);
+        SharedGroup* g = nullptr;
+        for (auto& candidate : groups)
+            if (candidate.name == group) g = &candidate;
+        if (!g) g = &groups.emplace_back(SharedGroup{std::string(group), {}, 0, nullptr});
+        for (auto& sub : g->members) {
+            if (sub.session == &s) {
+                sub.entry = e;
+                return false;
+            }
+        }
+        g->members.push_back(Subscriber{&s, e});
+        stats_.subscriptions.add();
+        routeChanged(filter, true);  // shared routes count members, not just the first and the last
+        return true;
+    }
     auto& subs = subscriptions_.at(filter);
     for (auto& sub : subs) {
         if (sub.session == &s) {
@@ -96,6 +122,27 @@ void Shard::removeSubscription(Session& s, std::string_view filter) {
     auto it = s.subscriptions.find(std::string(filter));
     if (it == s.subscriptions.end()) return;
     s.subscriptions.erase(it);
+    if (auto [group, real] = splitShared(filter); !group.empty()) {
+        auto* groups = shared_.find(real);
+        if (!groups) return;
+        for (auto git = groups->begin(); git != groups->end(); ++git) {
+            if (git->name != group) continue;
+            auto& members = git->members;
+            for (auto mit = members.begin(); mit != members.end(); ++mit) {
+                if (mit->session == &s) {
+                    members.erase(mit);
+                    stats_.subscriptions.sub();
+                    routeChanged(filter, false);
+                    break;
+                }
+            }
+            if (git->sticky == &s) git->sticky = nullptr;
+            if (members.empty()) groups->erase(git);
+            break;
+        }
+        if (groups->empty()) shared_.erase(real);
+        return;
+    }
     auto* subs = subscriptions_.find(filter);
     if (!subs) return;
     for (auto sit = subs->begin(); sit != subs->end(); ++sit) {
@@ -133,6 +180,26 @@ void Shard::routeChanged(std::string_view filter, bool add) {
 }
 
 void Shard::applyRoute(const std::string& filter, unsigned worker, bool add) {
+    if (auto [group, real] = splitShared(filter); !group.empty()) {
+        auto& groups = shared_routes_.at(real);
+        SharedRoute* r = nullptr;
+        for (auto& candidate : groups)
+            if (candidate.key == filter) r = &candidate;
+        if (add) {
+            if (!r) r = &groups.emplace_back(SharedRoute{filter});
+            r->workers |= uint64_t(1) << worker;
+            ++r->members[worker];
+            ++r->total;
+            return;
+        }
+        if (r && r->members[worker]) {
+            --r->total;
+            if (--r->members[worker] == 0) r->workers &= ~(uint64_t(1) << worker);
+            if (!r->workers) groups.erase(groups.begin() + (r - groups.data()));
+        }
+        if (groups.empty()) shared_routes_.erase(real);
+        return;
+    }
     if (add) {
         routes_.at(filter) |= (uint64_t(1) << worker);
         return;

@@ -39,6 +39,7 @@ struct OutgoingInflight {
     bool retain = false;
     bool released = false;                   // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
     std::vector<uint32_t> subscription_ids;  // v5, of every matching subscription [MQTT-3.3.4-3]
+    std::string shared;                      // "$share/GROUP/FILTER" when sent through a shared subscription
 };
 
 struct QueuedDelivery {
@@ -46,6 +47,7 @@ struct QueuedDelivery {
     protocol::QoS qos = protocol::QoS::kAtMostOnce;
     bool retain = false;
     std::vector<uint32_t> subscription_ids;
+    std::string shared;  // as in OutgoingInflight
 };
 
 class Session {

@@ -22,6 +22,7 @@ uint64_t systemNowMs() {
 
 Shard::Shard(Broker& broker, unsigned index) : broker_(broker), index_(index) {
     outbox_.resize(64);
+    shared_outbox_.resize(64);
 }
 
 Shard::~Shard() = default;
@@ -220,6 +221,7 @@ void Shard::expireSessions(uint64_t now_ms) {
 void Shard::endSession(Session& s) {
     offline_timed_.erase(&s);
     removeAllSubscriptions(s);
+    redistributeShared(s);
     stats_.queued_messages.sub(s.queue.size());
     stats_.inflight_messages.sub(s.inflight.size());
     stats_.clients_total.sub();
@@ -281,8 +283,13 @@ void Shard::flush() {
         outbox_mask_ &= outbox_mask_ - 1;
         Shard* target = &broker_.shard(w);
         target->backlog_.fetch_add(static_cast<int64_t>(outbox_[w].size()), std::memory_order_relaxed);
-        broker_.post(w, [target, batch = std::move(outbox_[w])]() mutable { target->deliverBatch(batch); });
+        broker_.post(w, [target, batch = std::move(outbox_[w]), shared = std::move(shared_outbox_[w])]() mutable {
+            target->deliverBatch(batch);
+            for (auto& [m, key] : shared)
+                target->deliverShared(m, key);
+        });
         outbox_[w] = {};
+        shared_outbox_[w] = {};
     }
 }
 

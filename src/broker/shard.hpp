@@ -27,6 +27,28 @@ struct Subscriber {
     SubscriptionEntry entry;
 };
 
+// The members of one shared subscription group on this worker [MQTT 5.0 section 4.8.2].
+struct SharedGroup {
+    std::string name;
+    std::vector<Subscriber> members;
+    size_t next = 0;            // round robin
+    Session* sticky = nullptr;  // sticky strategy: the member chosen until it leaves
+};
+
+// A shared subscription group as every worker sees it: how many members each worker has, so that the
+// choice of a worker weighs its members and every member gets its share.
+struct SharedRoute {
+    std::string key;  // "$share/GROUP/FILTER"
+    uint64_t workers = 0;
+    uint32_t members[64] = {};
+    uint32_t total = 0;
+    size_t next = 0;       // round robin over all members
+    unsigned sticky = 64;  // sticky strategy: the worker chosen until it has no members
+};
+
+// "$share/GROUP/FILTER" -> {GROUP, FILTER}; empty views for a non-shared filter.
+std::pair<std::string_view, std::string_view> splitShared(std::string_view filter);
+
 class Shard {
   public:
     Shard(Broker& broker, unsigned index);
@@ -84,6 +106,11 @@ class Shard {
     // Delivery.
     void deliverLocal(const MessagePtr& m);
     void deliverBatch(std::vector<MessagePtr>& batch);
+    // Shared subscriptions: pick a worker with members of the group (publish side), then a member.
+    void routeShared(const MessagePtr& m, SharedRoute& r);
+    void deliverShared(const MessagePtr& m, const std::string& key);
+    // Unacknowledged messages of a shared subscription whose member's session ended go to another member.
+    void redistributeShared(Session& s);
     void deliver(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, const std::vector<uint32_t>& ids);
     void sendPublish(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, uint16_t packet_id, bool dup,
                      const std::vector<uint32_t>& ids);
@@ -121,8 +148,13 @@ class Shard {
     FilterTrie<uint64_t> routes_;  // filter -> bit set of workers with a subscriber (replica)
 
     std::atomic<int64_t> backlog_{0};
-    std::vector<std::vector<MessagePtr>> outbox_;  // per worker, flushed at end of turn
-    uint64_t outbox_mask_ = 0;                     // workers whose outbox is not empty
+    std::vector<std::vector<MessagePtr>> outbox_;                                 // per worker, flushed at end of turn
+    std::vector<std::vector<std::pair<MessagePtr, std::string>>> shared_outbox_;  // per worker: message, group key
+    FilterTrie<std::vector<SharedGroup>> shared_;         // local members of shared groups, by filter
+    FilterTrie<std::vector<SharedRoute>> shared_routes_;  // replica: groups by filter, workers with members
+    const std::string* delivering_shared_ = nullptr;      // set while deliverShared calls deliver()
+    uint64_t random_state_ = 0x9E3779B97F4A7C15ull;
+    uint64_t outbox_mask_ = 0;  // workers whose outbox is not empty
     uint64_t match_generation_ = 0;
     std::vector<Session*> matched_;
     protocol::Bytes scratch_;

@@ -365,3 +365,97 @@ def test_retain_handling_one_sends_retained_only_for_new_subscription(broker):
     assert s.next_publish()["payload"] == b"kept"
     s.subscribe(4, "rh/#", rh=2)
     assert s.nothing_for(0.3)
+
+
+def shared_members(port, n, group="g", filt="sh/#", qos=1, prefix="m"):
+    members = []
+    for i in range(n):
+        c = V5(port)
+        c.connect5(f"{prefix}{i}")
+        assert c.subscribe(1, f"$share/{group}/{filt}", qos=qos) == bytes([qos])
+        members.append(c)
+    return members
+
+
+def drain(client, limit=0.4):
+    got = []
+    while True:
+        try:
+            got.append(client.next_publish(timeout=limit))
+        except (TimeoutError, OSError):
+            return got
+
+
+def test_shared_subscription_delivers_each_message_to_one_member():
+    """[MQTT-4.8.2-3] each message of a shared group goes to one member, at that member's QoS; a normal
+    subscriber still gets every message."""
+    with Broker(workers=2) as b:
+        members = shared_members(b.port, 3)
+        normal = V5(b.port)
+        normal.connect5("normal")
+        normal.subscribe(1, "sh/#")
+        p = V5(b.port)
+        p.connect5("sh-pub")
+        for i in range(30):
+            p.send(publish5("sh/x", str(i).encode()))
+        got = [drain(m) for m in members]
+        payloads = sorted(int(m["payload"]) for g in got for m in g)
+        assert payloads == list(range(30))
+        assert all(len(g) == 10 for g in got), [len(g) for g in got]  # round robin
+        assert len(drain(normal)) == 30
+
+
+def test_two_groups_each_get_every_message(broker):
+    a = shared_members(broker.port, 2, group="a", prefix="ga")
+    z = shared_members(broker.port, 2, group="z", prefix="gz")
+    p = V5(broker.port)
+    p.connect5("two-groups")
+    for i in range(4):
+        p.send(publish5("sh/t", str(i).encode()))
+    assert sum(len(drain(m)) for m in a) == 4
+    assert sum(len(drain(m)) for m in z) == 4
+
+
+def test_unacknowledged_messages_of_a_leaving_member_go_to_another(broker):
+    """A member whose session ends with QoS 1 messages unacknowledged: they go to another member."""
+    quiet, other = shared_members(broker.port, 2, prefix="leave")
+    p = V5(broker.port)
+    p.connect5("leave-pub")
+    for i in range(4):
+        p.send(publish5("sh/t", str(i).encode(), qos=1, pid=i + 1))
+    first = drain(quiet)
+    second = drain(other)
+    for m in second:
+        other.send(puback5(m["pid"]))
+    assert len(first) == 2 and len(second) == 2
+    quiet.sock.close()  # clean start, session expiry 0: its session ends now
+    again = drain(other, limit=1.0)
+    assert sorted(m["payload"] for m in again) == sorted(m["payload"] for m in first)
+
+
+def test_shared_subscription_gets_no_retained_messages_and_no_local_is_refused(broker):
+    p = V5(broker.port)
+    p.connect5("sh-ret")
+    p.send(publish5("sh/r", b"kept", retain=True, qos=1))
+    assert p.recv_packet()[0] == 0x40
+    (m,) = shared_members(broker.port, 1, prefix="ret")
+    assert m.nothing_for(0.3)
+    c = V5(broker.port)
+    c.connect5("sh-nolocal")
+    c.send(subscribe5(1, "$share/g/x", no_local=True))
+    c.expect_disconnect(0x82)  # [MQTT-3.8.3-4]
+
+
+def test_hash_topic_strategy_keeps_a_topic_on_one_member():
+    with Broker("shared_subscription_strategy hash_topic") as b:
+        members = shared_members(b.port, 3, prefix="ht")
+        p = V5(b.port)
+        p.connect5("ht-pub")
+        for i in range(12):
+            p.send(publish5(f"sh/{i % 3}", str(i).encode()))
+        got = [drain(m) for m in members]
+        assert sum(len(g) for g in got) == 12
+        for g in got:
+            for m in g:
+                owners = [k for k, h in enumerate(got) if any(x["topic"] == m["topic"] for x in h)]
+                assert len(owners) == 1
