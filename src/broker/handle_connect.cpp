@@ -115,7 +115,10 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
                                                          : Session::kNeverExpires;
     session->connect_expiry = session->expiry_interval;
     session->persistent = session->expiry_interval != 0;
-    session->username = c.username ? std::string(*c.username) : std::string();
+    // A listener with use_identity_as_username / use_subject_as_username: the certificate names the client.
+    session->username = !link.tls_identity.empty() ? link.tls_identity
+                        : c.username               ? std::string(*c.username)
+                                                   : std::string();
     session->will.reset();
     if (c.will) {
         WillMessage w;
@@ -165,12 +168,13 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
     link.flushSoon();
     stats_.messages_sent.add();
 
-    if (c.username) {
-        spdlog::info("New client connected from {} as {} (p{}, c{}, k{}, u'{}').", link.remoteAddress(),
-                     session->clientId(), static_cast<int>(v), c.clean_start ? 1 : 0, c.keep_alive, *c.username);
+    if (!session->username.empty()) {
+        spdlog::info("New client connected from {} as {} (p{}, c{}, k{}, u'{}'{}).", link.remoteAddress(),
+                     session->clientId(), static_cast<int>(v), c.clean_start ? 1 : 0, c.keep_alive, session->username,
+                     link.tls ? ", TLS" : "");
     } else {
-        spdlog::info("New client connected from {} as {} (p{}, c{}, k{}).", link.remoteAddress(), session->clientId(),
-                     static_cast<int>(v), c.clean_start ? 1 : 0, c.keep_alive);
+        spdlog::info("New client connected from {} as {} (p{}, c{}, k{}{}).", link.remoteAddress(), session->clientId(),
+                     static_cast<int>(v), c.clean_start ? 1 : 0, c.keep_alive, link.tls ? ", TLS" : "");
     }
 
     // [MQTT-4.4.0-1] resend unacknowledged PUBLISH (DUP) and PUBREL, then what was queued.

@@ -17,12 +17,30 @@ class ConfigError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A listener's TLS settings, Mosquitto's per-listener directives. TLS is on when certfile is set.
+struct TlsSettings {
+    std::string certfile, keyfile, cafile, capath, crlfile;
+    bool require_certificate = false;
+    bool use_identity_as_username = false;  // the client certificate's CN is the username
+    bool use_subject_as_username = false;   // its whole subject is
+    std::string tls_version;                // tlsv1.2 or tlsv1.3: the minimum; empty: 1.2
+    std::string ciphers;                    // TLS 1.2 cipher list (OpenSSL syntax)
+    std::string ciphers_tls13;              // TLS 1.3 cipher suites
+    bool enabled() const { return !certfile.empty(); }
+    bool any() const {
+        return enabled() || !keyfile.empty() || !cafile.empty() || !capath.empty() || !crlfile.empty() ||
+               require_certificate || use_identity_as_username || use_subject_as_username || !tls_version.empty() ||
+               !ciphers.empty() || !ciphers_tls13.empty();
+    }
+};
+
 struct Listener {
     uint16_t port = 1883;
     std::string address;            // empty: every address (IPv4 and IPv6)
     std::string protocol = "mqtt";  // "mqtt" (websockets: a later issue)
     int max_connections = -1;       // per listener; -1 unlimited
     std::string source;             // "file:line" of its `listener` line, for messages
+    TlsSettings tls;
 };
 
 enum class LogDest { kStdout, kStderr, kFile, kSyslog, kTopic, kNone };

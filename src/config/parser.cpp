@@ -40,9 +40,7 @@ const std::set<std::string_view, std::less<>> kNotSupportedYet = {
     "password_file", "acl_file", "psk_file", "auth_plugin", "plugin", "global_plugin",
     "auth_plugin_deny_special_chars", "clientid_prefixes", "use_username_as_clientid",
     // TLS
-    "certfile", "keyfile", "cafile", "capath", "crlfile", "dhparamfile", "require_certificate",
-    "use_identity_as_username", "use_subject_as_username", "tls_version", "ciphers", "ciphers_tls1.3",
-    "tls_engine", "tls_engine_kpass_sha1", "tls_keyform", "psk_hint",
+    "dhparamfile", "tls_engine", "tls_engine_kpass_sha1", "tls_keyform", "psk_hint",
     // persistence
     "persistence", "retained_persistence", "persistence_location", "persistence_file", "autosave_interval",
     "autosave_on_changes", "persistent_client_expiration",
@@ -174,6 +172,17 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"log_type", &Parser::logType},
         {"log_timestamp", &Parser::logTimestamp},
         {"log_timestamp_format", &Parser::logTimestampFormat},
+        {"certfile", &Parser::tlsOption},
+        {"keyfile", &Parser::tlsOption},
+        {"cafile", &Parser::tlsOption},
+        {"capath", &Parser::tlsOption},
+        {"crlfile", &Parser::tlsOption},
+        {"require_certificate", &Parser::tlsOption},
+        {"use_identity_as_username", &Parser::tlsOption},
+        {"use_subject_as_username", &Parser::tlsOption},
+        {"tls_version", &Parser::tlsOption},
+        {"ciphers", &Parser::tlsOption},
+        {"ciphers_tls1.3", &Parser::tlsOption},
     };
     auto it = kHandlers.find(line.directive);
     if (it == kHandlers.end()) {
@@ -237,6 +246,32 @@ void Parser::listener(const Line& line, Scope& scope) {
     l.source = line.where;
     cfg_.listeners.push_back(std::move(l));
     scope.listener = cfg_.listeners.size() - 1;
+}
+
+// Mosquitto's per-listener TLS directives; before any `listener` they belong to the default listener.
+void Parser::tlsOption(const Line& line, Scope& scope) {
+    TlsSettings& t = scope.listener ? cfg_.listeners[*scope.listener].tls : default_tls_;
+    if (!scope.listener && default_tls_where_.empty()) default_tls_where_ = line.where;
+    const std::string_view d = line.directive;
+    auto flag = [&](bool& out) { out = parseBool(single(line), d); };
+    if (d == "require_certificate") return flag(t.require_certificate);
+    if (d == "use_identity_as_username") return flag(t.use_identity_as_username);
+    if (d == "use_subject_as_username") return flag(t.use_subject_as_username);
+    if (d == "tls_version") {
+        std::string v(single(line));
+        if (v != "tlsv1.2" && v != "tlsv1.3")
+            fail(line, "'tls_version' must be tlsv1.2 or tlsv1.3, got " + inQuotes(v));
+        t.tls_version = v;
+        return;
+    }
+    std::string value = text(line);
+    if (d == "certfile") t.certfile = value;
+    if (d == "keyfile") t.keyfile = value;
+    if (d == "cafile") t.cafile = value;
+    if (d == "capath") t.capath = value;
+    if (d == "crlfile") t.crlfile = value;
+    if (d == "ciphers") t.ciphers = value;
+    if (d == "ciphers_tls1.3") t.ciphers_tls13 = value;
 }
 
 void Parser::port(const Line& line, Scope&) {
@@ -489,7 +524,21 @@ void Parser::finish() {
         l.port = legacy_port_.value_or(1883);
         l.address = legacy_address_.value_or("");
         l.source = legacy_where_;
+        l.tls = default_tls_;
         cfg_.listeners.push_back(std::move(l));
+    } else if (default_tls_.any()) {
+        throw ConfigError(default_tls_where_ +
+                          ": TLS options outside a listener need a 'port' (Mosquitto's default listener) or a "
+                          "'listener' line before them");
+    }
+    for (const auto& l : cfg_.listeners) {
+        const auto& t = l.tls;
+        if (t.enabled() && t.keyfile.empty()) throw ConfigError(l.source + ": 'certfile' needs a 'keyfile'");
+        if (!t.keyfile.empty() && !t.enabled()) throw ConfigError(l.source + ": 'keyfile' needs a 'certfile'");
+        if ((t.require_certificate || t.use_identity_as_username || t.use_subject_as_username) && !t.enabled())
+            throw ConfigError(l.source + ": client certificate options need TLS ('certfile' and 'keyfile')");
+        if (t.require_certificate && t.cafile.empty() && t.capath.empty())
+            throw ConfigError(l.source + ": 'require_certificate true' needs a 'cafile' or 'capath'");
     }
     // Two listeners on one port and address would both bind with SO_REUSEPORT and split the connections
     // between them without an error; refuse it here, where we can say which lines.

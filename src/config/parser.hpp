@@ -47,6 +47,7 @@ class Parser {
     // Listeners
     void listener(const Line& line, Scope& scope);
     void port(const Line& line, Scope& scope);
+    void tlsOption(const Line& line, Scope& scope);
     void bindAddress(const Line& line, Scope& scope);
     void protocol(const Line& line, Scope& scope);
     void maxConnections(const Line& line, Scope& scope);
@@ -83,6 +84,8 @@ class Parser {
     // The legacy default listener (`port`, `bind_address`), added by finish() when either was given.
     std::optional<uint16_t> legacy_port_;
     std::optional<std::string> legacy_address_;
+    TlsSettings default_tls_;  // TLS options before any listener: the default listener's
+    std::string default_tls_where_;
     std::string legacy_where_;
     std::map<std::string, std::string, std::less<>> first_set_;  // once-only directive -> "file:line"
 };

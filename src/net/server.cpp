@@ -14,6 +14,7 @@
 #include "broker/broker.hpp"
 #include "broker/shard.hpp"
 #include "net/tcp_connection.hpp"
+#include "net/tls.hpp"
 #include "net/worker.hpp"
 
 namespace starling::net {
@@ -46,12 +47,13 @@ struct Server::Impl : broker::WorkerPoster {
         uint16_t port;
         std::atomic<int>* listener_connections;
         int listener_max;
+        std::shared_ptr<const TlsContext> tls;
     };
 
     uint32_t maxPacket() const { return cfg.max_packet_size ? cfg.max_packet_size : 268'435'460u; }
 
     // Opens `ep` on every worker with SO_REUSEPORT, so the kernel spreads new connections across them.
-    void bind(tcp::endpoint ep, int listener_max) {
+    void bind(tcp::endpoint ep, int listener_max, std::shared_ptr<const TlsContext> tls) {
         {
             // SO_REUSEPORT would let a second broker share the port silently: probe it without first.
             tcp::acceptor probe(workers[0]->io());
@@ -72,9 +74,11 @@ struct Server::Impl : broker::WorkerPoster {
             a->bind(ep);
             a->listen(asio::socket_base::max_listen_connections);
             ep = a->local_endpoint();  // port 0: every worker binds the port the first one got
-            acceptors.push_back(Acceptor{w.get(), std::move(a), ep.port(), count, listener_max});
+            acceptors.push_back(Acceptor{w.get(), std::move(a), ep.port(), count, listener_max, tls});
         }
-        spdlog::info("Opening {} listen socket on {}.", ep.address().is_v6() ? "ipv6" : "ipv4", endpointText(ep));
+        spdlog::info(
+            "Opening {} listen socket on {}{}.", ep.address().is_v6() ? "ipv6" : "ipv4", endpointText(ep),
+            tls ? (tls->settings().require_certificate ? " (TLS, client certificate required)" : " (TLS)") : "");
         bound.push_back(BoundListener{ep.address().to_string(), ep.port()});
     }
 
@@ -96,28 +100,29 @@ struct Server::Impl : broker::WorkerPoster {
             } else {
                 sock.set_option(tcp::no_delay(true), ignored);
                 a.listener_connections->fetch_add(1);
-                open(*a.worker, std::move(sock), endpointText(remote), a.port, {}, a.listener_connections);
+                open(*a.worker, std::move(sock), endpointText(remote), a.port, {}, a.listener_connections,
+                     a.tls ? std::make_shared<TlsSession>(a.tls) : nullptr);
             }
             accept(a);
         });
     }
 
     void open(Worker& w, tcp::socket sock, std::string address, uint16_t port, std::vector<uint8_t> initial,
-              std::atomic<int>* listener_count) {
+              std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls) {
         broker.connections.fetch_add(1, std::memory_order_relaxed);
         auto migrate = [this, listener_count](unsigned target, int fd, bool v6, std::vector<uint8_t> input,
-                                              std::string addr, uint16_t lport) {
+                                              std::string addr, uint16_t lport, std::shared_ptr<TlsSession> t) {
             // The socket leaves this worker; count it again on arrival.
             broker.connections.fetch_sub(1, std::memory_order_relaxed);
             Worker& tw = *workers[target];
-            post(target, [this, &tw, fd, v6, input = std::move(input), addr = std::move(addr), lport,
-                          listener_count]() mutable {
+            post(target, [this, &tw, fd, v6, input = std::move(input), addr = std::move(addr), lport, listener_count,
+                          t = std::move(t)]() mutable {
                 tcp::socket s(tw.io(), v6 ? tcp::v6() : tcp::v4(), fd);
-                open(tw, std::move(s), std::move(addr), lport, std::move(input), listener_count);
+                open(tw, std::move(s), std::move(addr), lport, std::move(input), listener_count, std::move(t));
             });
         };
         auto conn = std::make_shared<TcpConnection>(w, std::move(sock), std::move(address), maxPacket(), migrate,
-                                                    listener_count);
+                                                    listener_count, std::move(tls));
         conn->id = broker.next_link_id.fetch_add(1);
         conn->listener_port = port;
         conn->start(std::move(initial));
@@ -172,13 +177,22 @@ void Server::start() {
                     eps.push_back(r.endpoint());
             }
         }
+        std::shared_ptr<const TlsContext> tls;
+        if (l.tls.enabled()) {
+            try {
+                tls = std::make_shared<TlsContext>(l.tls);
+            } catch (const std::exception& e) {
+                throw std::runtime_error(l.source + ": TLS listener on port " + std::to_string(l.port) + ": " +
+                                         e.what());
+            }
+        }
         for (auto& ep : eps) {
             try {
-                impl_->bind(ep, l.max_connections);
+                impl_->bind(ep, l.max_connections, tls);
             } catch (const boost::system::system_error& e) {
                 if (l.address.empty() && ep.address().is_v6()) {
                     // No IPv6 on this host: fall back to IPv4 only.
-                    impl_->bind(tcp::endpoint(tcp::v4(), l.port), l.max_connections);
+                    impl_->bind(tcp::endpoint(tcp::v4(), l.port), l.max_connections, tls);
                     continue;
                 }
                 if (l.address == "::1" && cfg.listeners.empty()) {

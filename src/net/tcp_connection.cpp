@@ -23,13 +23,20 @@ uint64_t nowMs() {
 }  // namespace
 
 TcpConnection::TcpConnection(Worker& worker, boost::asio::ip::tcp::socket socket, std::string address,
-                             uint32_t max_packet, MigrateFn migrate, std::atomic<int>* listener_count)
+                             uint32_t max_packet, MigrateFn migrate, std::atomic<int>* listener_count,
+                             std::shared_ptr<TlsSession> tls)
     : worker_(worker),
       socket_(std::move(socket)),
       address_(std::move(address)),
       splitter_(max_packet),
       migrate_(std::move(migrate)),
-      listener_count_(listener_count) {}
+      listener_count_(listener_count),
+      tls_(std::move(tls)) {
+    if (tls_) {
+        this->tls = true;
+        if (tls_->handshakeDone()) tls_identity = identityOf(*tls_);
+    }
+}
 
 TcpConnection::~TcpConnection() = default;
 
@@ -42,6 +49,7 @@ void TcpConnection::start(std::vector<uint8_t> initial) {
         processInput();
         worker_.endTurn();
     }
+    if (tls_ && tls_->hasOutput()) flushSoon();  // a migrated TLS connection's last handshake bytes
     if (!closing_ && !migrated_) readMore();
 }
 
@@ -55,6 +63,13 @@ void TcpConnection::readMore() {
     }
     if (in_.size() - in_end_ < kReadChunk / 2) in_.resize(std::max(in_.size() * 2, in_end_ + kReadChunk));
     reading_ = true;
+    if (tls_) {
+        if (cipher_in_.empty()) cipher_in_.resize(kReadChunk / 2);
+        socket_.async_read_some(
+            boost::asio::buffer(cipher_in_),
+            [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onRead(ec, n); });
+        return;
+    }
     socket_.async_read_some(
         boost::asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
         [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onRead(ec, n); });
@@ -70,7 +85,14 @@ void TcpConnection::onRead(const boost::system::error_code& ec, size_t n) {
     }
     if (closing_) return;
     last_received_ms = nowMs();
-    in_end_ += n;
+    if (tls_) {
+        if (!decrypt(n)) {
+            worker_.endTurn();
+            return;
+        }
+    } else {
+        in_end_ += n;
+    }
     processInput();
     worker_.endTurn();
     if (worker_.broker().overloaded()) {
@@ -112,16 +134,12 @@ void TcpConnection::processInput() {
         if (outcome.kind == broker::Shard::FrameOutcome::kMigrate) {
             // Hand the socket and the unconsumed input (this CONNECT and anything after it) to the owner.
             migrated_ = true;
-            std::vector<uint8_t> rest(in_.begin() + in_begin_, in_.begin() + in_end_);
-            boost::system::error_code ec;
-            bool v6 = socket_.local_endpoint(ec).address().is_v6();
-            int fd = socket_.release(ec);
             shard.forget(*this);
-            if (ec) {
-                spdlog::error("Cannot hand over connection from {}: {}", address_, ec.message());
-                return;
+            if (write_in_progress_) {
+                migrate_to_ = outcome.target;  // TLS handshake bytes still on their way: move after them
+            } else {
+                migrate(outcome.target);
             }
-            migrate_(outcome.target, fd, v6, std::move(rest), address_, listener_port);
             return;
         }
         in_begin_ += r.frame.size;
@@ -137,6 +155,47 @@ size_t TcpConnection::Chunk::size() const {
 
 uint64_t TcpConnection::pendingOutputBytes() const {
     return writing_bytes_ + sealed_bytes_ + (pending_.empty() ? 0 : pending_.back().size());
+}
+
+void TcpConnection::migrate(unsigned target) {
+    std::vector<uint8_t> rest(in_.begin() + in_begin_, in_.begin() + in_end_);
+    boost::system::error_code ec;
+    bool v6 = socket_.local_endpoint(ec).address().is_v6();
+    int fd = socket_.release(ec);
+    if (ec) {
+        spdlog::error("Cannot hand over connection from {}: {}", address_, ec.message());
+        return;
+    }
+    migrate_(target, fd, v6, std::move(rest), address_, listener_port, std::move(tls_));
+}
+
+std::string TcpConnection::identityOf(const TlsSession& t) {
+    const auto& s = t.context().settings();
+    if (s.use_identity_as_username) return t.peerCommonName();
+    if (s.use_subject_as_username) return t.peerSubject();
+    return {};
+}
+
+bool TcpConnection::decrypt(size_t n) {
+    bool was_done = tls_->handshakeDone();
+    auto status = tls_->feed(cipher_in_.data(), n, in_, in_end_);
+    if (tls_->hasOutput()) flushSoon();
+    if (status == TlsSession::Status::kError) {
+        spdlog::warn("TLS error from {}: {}", address_, tls_->error());
+        close_detail = "TLS: " + tls_->error();
+        close(broker::CloseReason::kProtocolError);
+        return false;
+    }
+    if (!was_done && tls_->handshakeDone()) {
+        tls_identity = identityOf(*tls_);
+        spdlog::debug("TLS handshake with {} done{}{}", address_, tls_identity.empty() ? "" : ", identity ",
+                      tls_identity);
+    }
+    if (status == TlsSession::Status::kClosed) {
+        close(broker::CloseReason::kSocketClosed);
+        return false;
+    }
+    return true;
 }
 
 protocol::Bytes& TcpConnection::writeBuffer() {
@@ -175,8 +234,31 @@ void TcpConnection::flushSoon() {
 void TcpConnection::writeNow() {
     dirty_ = false;
     if (write_in_progress_ || finished_ || migrated_) return;
-    if (pending_.empty()) {
+    if (pending_.empty() && !(tls_ && tls_->hasOutput())) {
         if (closing_) shutdownSocket();
+        return;
+    }
+    if (tls_) {
+        // Encrypt what is queued; the ciphertext goes out in one write.
+        for (auto& c : pending_) {
+            bool ok = tls_->write(c.bytes.data(), c.bytes.size());
+            if (ok && c.tail) {
+                if (c.tail_properties && !c.tail->properties().empty())
+                    ok = tls_->write(reinterpret_cast<const uint8_t*>(c.tail->properties().data()),
+                                     c.tail->properties().size());
+                ok = ok &&
+                     tls_->write(reinterpret_cast<const uint8_t*>(c.tail->payload().data()), c.tail->payload().size());
+            }
+            if (!ok) spdlog::warn("TLS error writing to {}: {}", address_, tls_->error());
+        }
+        writing_.swap(pending_);
+        sealed_bytes_ = 0;
+        tls_->takeOutput(cipher_out_);
+        writing_bytes_ = cipher_out_.size();
+        write_in_progress_ = true;
+        boost::asio::async_write(
+            socket_, boost::asio::buffer(cipher_out_),
+            [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onWritten(ec, n); });
         return;
     }
     writing_.swap(pending_);
@@ -206,6 +288,10 @@ void TcpConnection::writeNow() {
 void TcpConnection::onWritten(const boost::system::error_code& ec, size_t n) {
     write_in_progress_ = false;
     writing_bytes_ = 0;
+    if (migrate_to_) {
+        if (ec) return shutdownSocket();
+        return migrate(*migrate_to_);
+    }
     for (auto& c : writing_) {
         if (spare_.size() < 4 && c.bytes.capacity() <= 64 * 1024) spare_.push_back(std::move(c.bytes));
     }

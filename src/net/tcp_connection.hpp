@@ -8,10 +8,12 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "broker/client_link.hpp"
+#include "net/tls.hpp"
 #include "protocol/frame.hpp"
 
 namespace starling::net {
@@ -20,13 +22,14 @@ class Worker;
 class Server;
 
 // Called when a connection must move to the worker that owns its session.
+// A TLS connection's TLS state moves with it.
 using MigrateFn = std::function<void(unsigned target, int fd, bool v6, std::vector<uint8_t> input, std::string address,
-                                     uint16_t listener_port)>;
+                                     uint16_t listener_port, std::shared_ptr<TlsSession> tls)>;
 
 class TcpConnection final : public broker::ClientLink, public std::enable_shared_from_this<TcpConnection> {
   public:
     TcpConnection(Worker& worker, boost::asio::ip::tcp::socket socket, std::string address, uint32_t max_packet,
-                  MigrateFn migrate, std::atomic<int>* listener_count);
+                  MigrateFn migrate, std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls = nullptr);
     ~TcpConnection() override;
 
     // Starts reading; `initial` is input already received (a migrated connection's CONNECT).
@@ -56,6 +59,10 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     void onWritten(const boost::system::error_code& ec, size_t n);
     void finish();
     void shutdownSocket();
+    void migrate(unsigned target);
+    static std::string identityOf(const TlsSession& t);
+    // TLS: ciphertext read from the socket becomes plaintext input; false when the connection must end.
+    bool decrypt(size_t n);
 
     Worker& worker_;
     boost::asio::ip::tcp::socket socket_;
@@ -81,6 +88,11 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     std::unique_ptr<boost::asio::steady_timer> close_timer_;
     std::unique_ptr<boost::asio::steady_timer> pause_timer_;
     bool paused_ = false;
+    std::optional<unsigned> migrate_to_;  // a TLS connection waits for its last write before it moves
+
+    std::shared_ptr<TlsSession> tls_;
+    std::vector<uint8_t> cipher_in_;
+    std::vector<uint8_t> cipher_out_;
 };
 
 }  // namespace starling::net

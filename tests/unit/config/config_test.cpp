@@ -140,13 +140,11 @@ TEST_P(NotSupportedYet, IsRefusedByName) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LaterIssues, NotSupportedYet,
-                         testing::Values("password_file", "acl_file", "psk_file", "psk_hint", "certfile", "keyfile",
-                                         "cafile", "capath", "crlfile", "require_certificate",
-                                         "use_identity_as_username", "use_subject_as_username",
-                                         "use_username_as_clientid", "tls_version", "ciphers", "ciphers_tls1.3",
-                                         "persistence", "persistence_location", "persistence_file", "autosave_interval",
-                                         "autosave_on_changes", "persistent_client_expiration", "connection", "address",
-                                         "topic", "bridge_cafile", "bridge_protocol_version", "remote_username",
+                         testing::Values("password_file", "acl_file", "psk_file", "psk_hint",
+                                         "use_username_as_clientid", "persistence", "persistence_location",
+                                         "persistence_file", "autosave_interval", "autosave_on_changes",
+                                         "persistent_client_expiration", "connection", "address", "topic",
+                                         "bridge_cafile", "bridge_protocol_version", "remote_username",
                                          "remote_clientid", "cleansession", "start_type", "try_private",
                                          "notifications", "plugin", "auth_plugin", "auth_opt_db_host",
                                          "plugin_opt_path", "http_listener", "websockets_log_level", "http_dir",
@@ -499,6 +497,31 @@ TEST(Mqtt5Directives, TopicAliasAndSharedStrategy) {
     EXPECT_EQ(parse("").max_topic_alias, 10);
     EXPECT_EQ(errorOf("max_topic_alias 70000\n").rfind("t.conf:1:", 0), 0u);
     EXPECT_EQ(errorOf("shared_subscription_strategy best\n").rfind("t.conf:1:", 0), 0u);
+}
+
+TEST(Tls, PerListenerAndDefaultListener) {
+    auto c = parse(
+        "listener 8883\ncertfile /c.pem\nkeyfile /k.pem\ncafile /ca.pem\nrequire_certificate true\n"
+        "use_identity_as_username true\ntls_version tlsv1.3\nlistener 1883\n");
+    ASSERT_EQ(c.listeners.size(), 2u);
+    EXPECT_TRUE(c.listeners[0].tls.enabled());
+    EXPECT_TRUE(c.listeners[0].tls.require_certificate);
+    EXPECT_TRUE(c.listeners[0].tls.use_identity_as_username);
+    EXPECT_EQ(c.listeners[0].tls.tls_version, "tlsv1.3");
+    EXPECT_FALSE(c.listeners[1].tls.enabled());
+    auto d = parse("port 8883\ncertfile /c.pem\nkeyfile /k.pem\n");
+    ASSERT_EQ(d.listeners.size(), 1u);
+    EXPECT_EQ(d.listeners[0].tls.keyfile, "/k.pem");
+}
+
+TEST(Tls, InconsistentSettingsAreRefused) {
+    EXPECT_EQ(errorOf("listener 8883\ncertfile /c.pem\n"), "t.conf:1: 'certfile' needs a 'keyfile'");
+    EXPECT_EQ(errorOf("listener 8884\ncertfile /c.pem\nkeyfile /k.pem\nrequire_certificate true\n"),
+              "t.conf:1: 'require_certificate true' needs a 'cafile' or 'capath'");
+    EXPECT_EQ(errorOf("listener 1883\nrequire_certificate true\n"),
+              "t.conf:1: client certificate options need TLS ('certfile' and 'keyfile')");
+    EXPECT_EQ(errorOf("listener 8883\ntls_version sslv3\n"),
+              "t.conf:2: 'tls_version' must be tlsv1.2 or tlsv1.3, got 'sslv3'");
 }
 
 }  // namespace

@@ -1,0 +1,71 @@
+#pragma once
+// TLS for client connections on OpenSSL 3 with memory BIOs: the socket stays a plain Asio TCP socket and
+// the TLS state is an SSL object we feed and drain. Unlike asio::ssl::stream, the state is not bound to an
+// io_context, so a connection can still move to the worker that owns its session after CONNECT (the file
+// descriptor and this object move together; docs/architecture.md).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+typedef struct bio_st BIO;
+
+namespace starling::net {
+
+// One listener's TLS configuration: certificate, key, CA, verification mode, versions and ciphers.
+// Immutable once built; shared by every connection of the listener.
+class TlsContext {
+  public:
+    // Throws std::runtime_error naming the file and OpenSSL's reason when something cannot be loaded.
+    explicit TlsContext(const config::TlsSettings& settings);
+    ~TlsContext();
+    TlsContext(const TlsContext&) = delete;
+    TlsContext& operator=(const TlsContext&) = delete;
+
+    const config::TlsSettings& settings() const { return settings_; }
+    SSL_CTX* native() const { return ctx_; }
+
+  private:
+    config::TlsSettings settings_;
+    SSL_CTX* ctx_ = nullptr;
+};
+
+// The server side of one TLS connection.
+class TlsSession {
+  public:
+    explicit TlsSession(std::shared_ptr<const TlsContext> ctx);
+    ~TlsSession();
+    TlsSession(const TlsSession&) = delete;
+    TlsSession& operator=(const TlsSession&) = delete;
+
+    enum class Status { kOk, kClosed, kError };
+    // Takes ciphertext from the socket; appends the plaintext it yields to buf[end...] (growing buf).
+    Status feed(const uint8_t* data, size_t n, std::vector<uint8_t>& buf, size_t& end);
+    // Encrypts plaintext; the ciphertext waits in output().
+    bool write(const uint8_t* data, size_t n);
+    // Moves the ciphertext waiting to be sent into `out` (replacing its content).
+    void takeOutput(std::vector<uint8_t>& out);
+    bool hasOutput() const;
+
+    bool handshakeDone() const { return handshake_done_; }
+    // The client certificate's common name and its subject in RFC 2253 form; empty without one.
+    std::string peerCommonName() const;
+    std::string peerSubject() const;
+    const std::string& error() const { return error_; }
+    const TlsContext& context() const { return *ctx_; }
+
+  private:
+    std::shared_ptr<const TlsContext> ctx_;
+    SSL* ssl_ = nullptr;
+    BIO* rbio_ = nullptr;  // ciphertext in (owned by ssl_)
+    BIO* wbio_ = nullptr;  // ciphertext out (owned by ssl_)
+    bool handshake_done_ = false;
+    std::string error_;
+};
+
+}  // namespace starling::net
