@@ -16,6 +16,7 @@
 
 #include "auth/password_file.hpp"
 #include "auth/password_hash.hpp"
+#include "auth/scram.hpp"
 
 namespace {
 
@@ -118,8 +119,9 @@ struct Settings {
 bool appendHashed(std::string& out, const std::string& username, const std::string& password, const Settings& s) {
     int iterations = s.iterations;
     if (iterations < 0) {
-        iterations = s.type == HashType::kArgon2id ? starling::auth::kDefaultArgon2Iterations
-                                                   : starling::auth::kDefaultPbkdf2Iterations;
+        iterations = s.type == HashType::kArgon2id      ? starling::auth::kDefaultArgon2Iterations
+                     : s.type == HashType::kScramSha256 ? starling::auth::kDefaultScramIterations
+                                                        : starling::auth::kDefaultPbkdf2Iterations;
     }
     auto hash = starling::auth::hashPassword(password, s.type, iterations);
     if (!hash) {

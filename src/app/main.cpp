@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/logging.hpp"
+#include "auth/config_check.hpp"
 #include "config/config.hpp"
 #include "net/server.hpp"
 #include "util/version.hpp"
@@ -19,8 +20,10 @@ void usage(FILE* out) {
     std::fprintf(out,
                  "starling version %s\n\n"
                  "starling is an MQTT v5.0/v3.1.1/v3.1 broker.\n\n"
-                 "Usage: starling [-c config_file] [-p port] [-v] [--version]\n\n"
+                 "Usage: starling [-c config_file] [-p port] [-v] [--version] [--check-config]\n\n"
                  " -c : specify the broker config file.\n"
+                 " --check-config : check the config (and the files it names) for unsafe settings and exit;\n"
+                 "                  the exit status is 1 when an error is found.\n"
                  " -p : start the broker listening on the specified port (local only without a config).\n"
                  " -v : verbose mode - enable all logging types.\n"
                  " --version : print the version and exit.\n"
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
     std::string config_path;
     std::vector<int> ports;
     bool verbose = false;
+    bool check_only = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if ((a == "-c" || a == "--config-file") && i + 1 < argc) {
@@ -47,6 +51,8 @@ int main(int argc, char** argv) {
                 return 1;
             }
             ports.push_back(static_cast<int>(p));
+        } else if (a == "--check-config") {
+            check_only = true;
         } else if (a == "-v" || a == "--verbose") {
             verbose = true;
         } else if (a == "--version") {
@@ -86,6 +92,15 @@ int main(int argc, char** argv) {
         }
     }
 
+    auto findings = auth::checkConfig(cfg);
+    if (check_only) {
+        for (const auto& f : findings)
+            std::printf("%s\n", f.format().c_str());
+        std::printf("%s: %zu finding(s), %s.\n", config_path.empty() ? "default config" : config_path.c_str(),
+                    findings.size(), auth::hasErrors(findings) ? "errors found" : "no errors");
+        return auth::hasErrors(findings) ? 1 : 0;
+    }
+
     // Signals are taken by this thread only (sigwait below); workers inherit the blocked mask.
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -102,6 +117,11 @@ int main(int argc, char** argv) {
         return 1;
     }
     spdlog::info("starling version {} starting", kVersion);
+    for (const auto& w : cfg.warnings)
+        spdlog::warn("{}", w);
+    // The config checker's findings, as warnings: the broker still starts (`--check-config` fails on errors).
+    for (const auto& f : findings)
+        spdlog::warn("Config check: {}", f.format());
     if (config_path.empty()) {
         spdlog::info("Using default config: local only mode (127.0.0.1 and ::1), anonymous access allowed.");
     } else {
@@ -123,8 +143,12 @@ int main(int argc, char** argv) {
             if (config_path.empty()) continue;
             try {
                 auto fresh = config::loadConfig(config_path);
+                server.reload(fresh);
                 app::configureLogging(fresh, verbose);
-                spdlog::info("Reloaded configuration from {} (log settings).", config_path);
+                spdlog::info(
+                    "Reloaded configuration from {} (log settings, password file, ACL file, JWT keys, "
+                    "TLS certificates).",
+                    config_path);
             } catch (const std::exception& e) {
                 spdlog::error("Reload failed, keeping the running configuration: {}", e.what());
             }

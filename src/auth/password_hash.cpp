@@ -1,5 +1,7 @@
 #include "auth/password_hash.hpp"
 
+#include "auth/scram.hpp"
+
 #include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -70,10 +72,13 @@ std::optional<HashType> parseHashType(std::string_view name) {
     if (name == "sha512") return HashType::kSha512;
     if (name == "sha512-pbkdf2") return HashType::kSha512Pbkdf2;
     if (name == "argon2id") return HashType::kArgon2id;
+    if (name == "scram-sha-256") return HashType::kScramSha256;
     return std::nullopt;
 }
 
 std::optional<std::string> hashPassword(std::string_view password, HashType type, int iterations) {
+    if (type == HashType::kScramSha256)
+        return makeScramVerifier(password, iterations > 0 ? iterations : kDefaultScramIterations);
     std::vector<unsigned char> salt(type == HashType::kArgon2id ? 16 : kSaltLength);
     if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) return std::nullopt;
 
@@ -103,6 +108,7 @@ std::optional<std::string> hashPassword(std::string_view password, HashType type
 }
 
 bool verifyPassword(std::string_view encoded, std::string_view password) {
+    if (encoded.starts_with(kScramPrefix)) return verifyScramVerifier(encoded, password);
     if (encoded.starts_with("$argon2id$")) {
         std::string z(encoded);
         return argon2id_verify(z.c_str(), password.data(), password.size()) == ARGON2_OK;

@@ -15,6 +15,7 @@
 namespace starling::broker {
 
 class Shard;
+class Security;
 
 // Implemented by the transport layer: runs a function on a worker's event loop.
 class WorkerPoster {
@@ -48,6 +49,14 @@ class Broker {
     uint64_t start_time_ms() const { return start_ms_; }
     bool allowAnonymous() const;
 
+    // Authentication and authorisation, swapped whole on reload; workers cache it per generation.
+    void setSecurity(std::shared_ptr<const Security> s) {
+        security_.store(std::move(s));
+        security_generation_.fetch_add(1, std::memory_order_release);
+    }
+    std::shared_ptr<const Security> security() const { return security_.load(); }
+    uint64_t securityGeneration() const { return security_generation_.load(std::memory_order_acquire); }
+
     StatsSnapshot stats() const;
     // True while some worker has more cross-worker messages waiting than its high watermark: publishers
     // are then read more slowly instead of buffering without bound.
@@ -59,6 +68,8 @@ class Broker {
     std::vector<std::unique_ptr<Shard>> shards_;
     WorkerPoster* poster_ = nullptr;
     uint64_t start_ms_;
+    std::atomic<std::shared_ptr<const Security>> security_;
+    std::atomic<uint64_t> security_generation_{0};
 };
 
 }  // namespace starling::broker

@@ -3,12 +3,14 @@
 // core keeps per connection. The transport (src/net) implements the I/O; the core never sees a socket.
 // Owned by one worker; not thread-safe.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "broker/filter_trie.hpp"
 #include "broker/message.hpp"
+#include "broker/security.hpp"
 #include "protocol/types.hpp"
 
 namespace starling::broker {
@@ -67,6 +69,17 @@ class ClientLink {
     uint16_t client_topic_alias_maximum = 0;  // aliases we may send [MQTT-3.1.2-26] [MQTT-3.1.2-27]
     std::vector<std::string> aliases_in;      // client's alias - 1 -> topic [MQTT-3.3.2-12]
     std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> aliases_out;  // topic -> our alias
+
+    // MQTT 5 enhanced authentication: the method of this connection, the exchange going on, and the CONNECT
+    // waiting for it to finish.
+    std::string auth_method;
+    std::unique_ptr<AuthExchange> auth;
+    std::string auth_user;  // who the exchange said the client is
+    std::string auth_data;  // the method's last word, for CONNACK
+    uint8_t parked_flags = 0;
+    std::vector<uint8_t> parked_connect;
+    std::string parked_assigned_id;
+    bool refusal_pending = false;  // a failed login waits (password guessing) before CONNACK and close
 };
 
 }  // namespace starling::broker

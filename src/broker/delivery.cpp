@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "broker/shard.hpp"
+
+#include "broker/clock.hpp"
 #include "protocol/pub_ack.hpp"
 #include "protocol/publish.hpp"
 #include "protocol/wire.hpp"
@@ -11,14 +13,6 @@ namespace starling::broker {
 
 using protocol::ProtocolVersion;
 using protocol::QoS;
-
-namespace {
-uint64_t systemNowMs() {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-}
-}  // namespace
 
 bool Shard::publish(const MessagePtr& m) {
     if (m->retain()) broker_.retained().set(m);
@@ -133,6 +127,11 @@ void Shard::deliverShared(const MessagePtr& m, const std::string& key) {
         }
         g->sticky = chosen->session;
     }
+    if (const Security& sec = security();
+        sec.checksDelivery() && !sec.canReceive(chosen->session->clientId(), chosen->session->grants, m->topic())) {
+        stats_.dropped_acl.add();
+        return;
+    }
     const auto& o = chosen->entry.options;
     std::vector<uint32_t> ids;
     if (chosen->entry.identifier) ids.push_back(chosen->entry.identifier);
@@ -180,7 +179,13 @@ void Shard::deliverLocal(const MessagePtr& m) {
             if (sub.entry.identifier) s->match_ids.push_back(sub.entry.identifier);
         }
     });
+    const Security& sec = security();
+    const bool check = sec.checksDelivery();
     for (Session* s : matched_) {
+        if (check && !sec.canReceive(s->clientId(), s->grants, m->topic())) {
+            stats_.dropped_acl.add();  // the ACL keeps this message from this subscriber
+            continue;
+        }
         // [MQTT-3.3.1-9] the retain flag is cleared on normal forwarding, unless v5 Retain As Published.
         deliver(*s, m, std::min(m->qos(), s->match_qos), s->match_retain_as_published && m->retain(), s->match_ids);
     }

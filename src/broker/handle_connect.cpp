@@ -2,6 +2,9 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/shard.hpp"
+
+#include "broker/clock.hpp"
+#include "protocol/auth.hpp"
 #include "protocol/connack.hpp"
 
 namespace starling::broker {
@@ -42,7 +45,104 @@ void Shard::refuseConnect(ClientLink& link, ProtocolVersion v, uint8_t code, con
     link.close(CloseReason::kNotAuthorized);
 }
 
-void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::string& assigned_id) {
+namespace {
+std::string addressWithoutPort(const std::string& address) {
+    size_t colon = address.rfind(':');
+    return colon == std::string::npos ? address : address.substr(0, colon);
+}
+}  // namespace
+
+void Shard::refuseLogin(ClientLink& link, ProtocolVersion v, uint8_t code, std::string_view client_id,
+                        std::string_view username, const std::string& why) {
+    spdlog::warn("Client {} from {} (username '{}') failed to log in: {}.", client_id, link.remoteAddress(), username,
+                 why);
+    // Password guessing: from the 5th failure within a minute, an address waits a second more per failure
+    // (up to 10) for each refusal.
+    uint64_t now = systemNowMs();
+    auto& f = failed_logins_[addressWithoutPort(link.remoteAddress())];
+    if (now - f.first_ms > 60'000) f = FailedLogins{0, now};
+    ++f.count;
+    stats_.auth_failures.add();
+    link.close_detail = why;
+    if (f.count < 5) {
+        protocol::Connack ack;
+        ack.code = code;
+        protocol::encodeConnack(link.writeBuffer(), ack, v);
+        link.flushSoon();
+        stats_.messages_sent.add();
+        link.close(CloseReason::kNotAuthorized);
+        return;
+    }
+    uint64_t delay = std::min<uint64_t>(f.count - 4, 10) * 1000;
+    link.refusal_pending = true;
+    delayed_refusals_.push_back(DelayedRefusal{&link, now + delay, v, code});
+}
+
+void Shard::continueAuth(ClientLink& link, std::string_view data) {
+    auto step = link.auth->step(data);
+    const ProtocolVersion v = link.version;
+    if (step.status == AuthExchange::Step::kContinue) {
+        protocol::Auth a;
+        a.reason = ReasonCode::kContinueAuthentication;
+        a.properties.authentication_method = link.auth_method;
+        a.properties.authentication_data = step.data;
+        protocol::encodeAuth(link.writeBuffer(), a);
+        link.flushSoon();
+        stats_.messages_sent.add();
+        return;
+    }
+    if (step.status == AuthExchange::Step::kFailure) {
+        link.auth.reset();
+        if (!link.connected) {
+            return refuseLogin(link, v, static_cast<uint8_t>(ReasonCode::kNotAuthorized),
+                               link.session ? link.session->clientId() : std::string("?"), "",
+                               link.auth_method + ": " + step.error);
+        }
+        spdlog::warn("Client {} failed to re-authenticate: {}.", link.session->clientId(), step.error);
+        return disconnect(link, ReasonCode::kNotAuthorized, CloseReason::kNotAuthorized,
+                          link.auth_method + ": " + step.error);
+    }
+    link.auth.reset();
+    link.auth_data = step.data;
+    if (link.connected) {
+        // Re-authentication succeeded [MQTT-4.12.1-2]: AUTH 0x00 with the method's last word.
+        link.session->grants.username = step.username;
+        protocol::Auth a;
+        a.reason = ReasonCode::kSuccess;
+        a.properties.authentication_method = link.auth_method;
+        if (!step.data.empty()) a.properties.authentication_data = link.auth_data;
+        protocol::encodeAuth(link.writeBuffer(), a);
+        link.flushSoon();
+        stats_.messages_sent.add();
+        return;
+    }
+    link.auth_user = step.username;
+    if (link.parked_connect.empty()) return;  // the CONNECT itself completed the exchange: handleConnect goes on
+    auto connect = protocol::decodeConnect(link.parked_flags, protocol::ByteSpan(link.parked_connect));
+    if (!connect) return protocolViolation(link, connect.error().rule, connect.error().reason);
+    handleConnect(link, *connect, link.parked_assigned_id, nullptr);
+}
+
+void Shard::handleAuth(ClientLink& link, const protocol::Auth& a) {
+    // [MQTT-4.12.0-...] AUTH only after a CONNECT with an Authentication Method, with the same method.
+    auto method = a.properties.authentication_method.value_or(std::string_view());
+    if (link.auth_method.empty() || method != link.auth_method) {
+        return protocolViolation(link, "AUTH without, or with another, Authentication Method (MQTT 5.0 4.12)");
+    }
+    auto data = a.properties.authentication_data.value_or(std::string_view());
+    if (a.reason == ReasonCode::kReAuthenticate) {
+        if (!link.connected || link.auth) return protocolViolation(link, "re-authentication while one is going on");
+        link.auth = security().beginAuth(link.auth_method);
+        if (!link.auth) return disconnect(link, ReasonCode::kNotAuthorized, CloseReason::kNotAuthorized);
+        return continueAuth(link, data);
+    }
+    if (a.reason != ReasonCode::kContinueAuthentication || !link.auth)
+        return protocolViolation(link, "unexpected AUTH reason code (MQTT 5.0 3.15.2.1)");
+    continueAuth(link, data);
+}
+
+void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::string& assigned_id,
+                          const protocol::Frame* frame) {
     const auto& cfg = broker_.config();
     const ProtocolVersion v = c.version;
     link.version = v;
@@ -67,10 +167,37 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         return refuseConnect(link, v, static_cast<uint8_t>(ConnackCode311::kIdentifierRejected),
                              "keep-alive above max_keepalive");
     }
-    if (!broker_.allowAnonymous()) {
-        // No password file or other authentication yet (security issue): only anonymous access exists.
-        return refuseConnect(link, v, connackCode(v, ConnackCode311::kNotAuthorized, ReasonCode::kNotAuthorized),
-                             "not authorised (allow_anonymous false)");
+    if (link.auth_method.empty() && v == ProtocolVersion::kV5 && c.properties.authentication_method) {
+        // MQTT 5 enhanced authentication (section 4.12): the CONNECT waits while AUTH packets go back and forth.
+        std::string method(*c.properties.authentication_method);
+        auto exchange = security().beginAuth(method);
+        if (!exchange) {
+            return refuseConnect(link, v, static_cast<uint8_t>(ReasonCode::kBadAuthenticationMethod),
+                                 ("unsupported authentication method '" + method + "'").c_str());
+        }
+        link.auth_method = method;
+        link.auth = std::move(exchange);
+        link.parked_assigned_id = assigned_id;
+        if (frame) {
+            link.parked_flags = frame->flags();
+            link.parked_connect.assign(frame->body.begin(), frame->body.end());
+        }
+        auto data = c.properties.authentication_data.value_or(std::string_view());
+        return continueAuth(link, data);
+    }
+    Grants grants;
+    if (!link.auth_method.empty()) {
+        grants.username = link.auth_user;  // enhanced authentication succeeded (continueAuth)
+    } else {
+        auto d = security().authenticate(c.client_id, c.username, c.password, link.tls_identity);
+        if (d.verdict != Security::Verdict::kOk) {
+            // Mosquitto answers both with "not authorised" before v5; v5 tells bad credentials apart.
+            uint8_t code = d.verdict == Security::Verdict::kBadCredentials
+                               ? connackCode(v, ConnackCode311::kNotAuthorized, ReasonCode::kBadUserNameOrPassword)
+                               : connackCode(v, ConnackCode311::kNotAuthorized, ReasonCode::kNotAuthorized);
+            return refuseLogin(link, v, code, c.client_id, c.username.value_or(""), d.why);
+        }
+        grants = std::move(d.grants);
     }
 
     bool session_present = false;
@@ -115,10 +242,8 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
                                                          : Session::kNeverExpires;
     session->connect_expiry = session->expiry_interval;
     session->persistent = session->expiry_interval != 0;
-    // A listener with use_identity_as_username / use_subject_as_username: the certificate names the client.
-    session->username = !link.tls_identity.empty() ? link.tls_identity
-                        : c.username               ? std::string(*c.username)
-                                                   : std::string();
+    session->username = grants.username;
+    session->grants = std::move(grants);
     session->will.reset();
     if (c.will) {
         WillMessage w;
@@ -158,6 +283,10 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         if (cfg.max_inflight_messages) ack.properties.receive_maximum = cfg.max_inflight_messages;
         if (cfg.max_packet_size) ack.properties.maximum_packet_size = cfg.max_packet_size;
         if (cfg.max_topic_alias) ack.properties.topic_alias_maximum = cfg.max_topic_alias;
+        if (!link.auth_method.empty()) {
+            ack.properties.authentication_method = link.auth_method;
+            if (!link.auth_data.empty()) ack.properties.authentication_data = link.auth_data;
+        }
         if (c.properties.request_response_information.value_or(0) == 1) {
             // The basis of response topics for this client (request/response, MQTT 5.0 section 4.10).
             response_information = "response/" + session->clientId();

@@ -5,6 +5,8 @@
 #include <chrono>
 
 #include "broker/shard.hpp"
+
+#include "broker/clock.hpp"
 #include "protocol/pub_ack.hpp"
 #include "protocol/wire.hpp"
 
@@ -15,12 +17,6 @@ using protocol::ProtocolVersion;
 using protocol::QoS;
 
 namespace {
-
-uint64_t systemNowMs() {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-}
 
 void sendAck(ClientLink& link, PacketType type, uint16_t id, protocol::ReasonCode rc = protocol::ReasonCode::kSuccess) {
     protocol::PubAck ack;
@@ -92,6 +88,12 @@ void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
         spdlog::info("Client {} sent a {}-byte payload above message_size_limit: dropped.", s.clientId(),
                      p.payload.size());
         refusal = protocol::ReasonCode::kPacketTooLarge;
+    } else if (!security().canPublish(s.clientId(), s.grants, p.topic)) {
+        // The ACL: 3.1.1 drops it quietly (the ack still goes), v5 says 0x87.
+        accepted = false;
+        stats_.dropped_acl.add();
+        spdlog::debug("Denied PUBLISH from {} to {}.", s.clientId(), p.topic);
+        refusal = protocol::ReasonCode::kNotAuthorized;
     } else if (v5 && p.properties.payload_format_indicator.value_or(0) == 1 && !protocol::isValidUtf8(p.payload)) {
         // A payload said to be UTF-8 that is not: refused with 0x99 (MQTT 5.0 section 3.3.2.3.2).
         accepted = false;

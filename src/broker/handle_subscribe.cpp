@@ -28,6 +28,12 @@ void Shard::handleSubscribe(ClientLink& link, const protocol::Subscribe& sub) {
             // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
             return protocolViolation(link, "[MQTT-3.8.3-4] No Local set on a shared subscription");
         }
+        if (!security().canSubscribe(s.clientId(), s.grants, t.filter)) {
+            // [MQTT-3.9.3-2] refused by the ACL: 0x80 (failure) before v5, 0x87 (not authorized) in v5.
+            spdlog::info("Denied SUBSCRIBE from {} to {}.", s.clientId(), t.filter);
+            ack.codes.push_back(v == ProtocolVersion::kV5 ? static_cast<uint8_t>(ReasonCode::kNotAuthorized) : 0x80);
+            continue;
+        }
         SubscriptionEntry e;
         e.options = t.options;
         if (sub.properties.subscription_identifiers.size() == 1)
@@ -73,8 +79,14 @@ void Shard::sendRetained(Session& s, std::string_view filter, QoS granted, uint3
     broker_.retained().match(filter, found);
     std::vector<uint32_t> ids;
     if (identifier) ids.push_back(identifier);
-    for (auto& m : found)
+    const Security& sec = security();
+    for (auto& m : found) {
+        if (sec.checksDelivery() && !sec.canReceive(s.clientId(), s.grants, m->topic())) {
+            stats_.dropped_acl.add();
+            continue;
+        }
         deliver(s, m, std::min(m->qos(), granted), true, ids);
+    }
 }
 
 std::pair<std::string_view, std::string_view> splitShared(std::string_view filter) {

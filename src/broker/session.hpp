@@ -12,6 +12,7 @@
 
 #include "broker/client_link.hpp"
 #include "broker/message.hpp"
+#include "broker/security.hpp"
 #include "protocol/subscribe.hpp"
 #include "protocol/types.hpp"
 
@@ -67,6 +68,7 @@ class Session {
     protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
     std::optional<WillMessage> will;
     std::string username;
+    Grants grants;  // what the client may publish and subscribe to, from CONNECT
 
     std::unordered_map<std::string, SubscriptionEntry> subscriptions;
 

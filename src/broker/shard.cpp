@@ -1,5 +1,7 @@
 #include "broker/shard.hpp"
 
+#include "broker/clock.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -12,20 +14,21 @@ namespace starling::broker {
 using protocol::PacketType;
 using protocol::ProtocolVersion;
 
-namespace {
-uint64_t systemNowMs() {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-}
-}  // namespace
-
 Shard::Shard(Broker& broker, unsigned index) : broker_(broker), index_(index) {
     outbox_.resize(64);
     shared_outbox_.resize(64);
 }
 
 Shard::~Shard() = default;
+
+const Security& Shard::security() {
+    uint64_t g = broker_.securityGeneration();
+    if (g != security_generation_ || !security_) {
+        security_ = broker_.security();
+        security_generation_ = g;
+    }
+    return *security_;
+}
 
 void Shard::onOpened(ClientLink& link) {
     links_.insert(&link);
@@ -37,7 +40,18 @@ void Shard::onOpened(ClientLink& link) {
 Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& frame) {
     stats_.messages_received.add();
     stats_.bytes_received.add(frame.size);
+    if (link.refusal_pending) return {};  // [MQTT-3.1.4-5] nothing more is read from a refused client
     if (!link.connected) {
+        if (link.auth && frame.type() == PacketType::kAuth) {
+            auto a = protocol::decodeAuth(frame.flags(), frame.body);
+            if (!a) return protocolViolation(link, a.error().rule, a.error().reason), FrameOutcome{};
+            handleAuth(link, *a);
+            return {};
+        }
+        if (!link.auth_method.empty()) {
+            protocolViolation(link, "[MQTT-3.1.4-6] only AUTH may follow a CONNECT being authenticated");
+            return {};
+        }
         if (frame.type() != PacketType::kConnect) {
             protocolViolation(link, "[MQTT-3.1.0-1] first packet was not CONNECT");
             return {};
@@ -67,7 +81,7 @@ Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& fram
             unsigned owner = broker_.ownerOf(connect->client_id);
             if (owner != index_) return {FrameOutcome::kMigrate, owner};
         }
-        handleConnect(link, *connect, assigned);
+        handleConnect(link, *connect, assigned, &frame);
         return {};
     }
 
@@ -112,6 +126,13 @@ Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& fram
             auto d = protocol::decodeDisconnect(frame.flags(), frame.body, v);
             if (!d) return protocolViolation(link, d.error().rule, d.error().reason), FrameOutcome{};
             handleDisconnect(link, *d);
+            break;
+        }
+        case PacketType::kAuth: {
+            if (v != ProtocolVersion::kV5) return protocolViolation(link, "AUTH before MQTT 5"), FrameOutcome{};
+            auto a = protocol::decodeAuth(frame.flags(), frame.body);
+            if (!a) return protocolViolation(link, a.error().rule, a.error().reason), FrameOutcome{};
+            handleAuth(link, *a);
             break;
         }
         case PacketType::kConnect:
@@ -163,6 +184,9 @@ void Shard::handleDisconnect(ClientLink& link, const protocol::Disconnect& d) {
 
 void Shard::onClosed(ClientLink& link) {
     links_.erase(&link);
+    if (link.refusal_pending) {
+        std::erase_if(delayed_refusals_, [&](const DelayedRefusal& r) { return r.link == &link; });
+    }
     Session* s = link.session;
     if (!s) {
         if (link.connected) return;
@@ -252,7 +276,7 @@ void Shard::publishWill(Session& s) {
 void Shard::tick(uint64_t now_ms) {
     const auto& cfg = broker_.config();
     for (ClientLink* link : links_) {
-        if (link->close_reason != CloseReason::kNone) continue;
+        if (link->close_reason != CloseReason::kNone || link->refusal_pending) continue;
         if (!link->connected) {
             // A socket that never sends CONNECT is dropped (half-open and idle sockets).
             if (now_ms - link->last_received_ms > 10'000) {
@@ -274,6 +298,25 @@ void Shard::tick(uint64_t now_ms) {
         }
     }
     if (!offline_timed_.empty()) expireSessions(now_ms);
+    if (!delayed_refusals_.empty()) {
+        std::vector<DelayedRefusal> due;
+        std::erase_if(delayed_refusals_, [&](const DelayedRefusal& r) {
+            if (r.due_ms > now_ms) return false;
+            due.push_back(r);
+            return true;
+        });
+        for (auto& r : due) {
+            protocol::Connack ack;
+            ack.code = r.code;
+            protocol::encodeConnack(r.link->writeBuffer(), ack, r.version);
+            r.link->flushSoon();
+            r.link->refusal_pending = false;
+            r.link->close(CloseReason::kNotAuthorized);
+        }
+    }
+    if (!failed_logins_.empty()) {
+        std::erase_if(failed_logins_, [&](const auto& kv) { return now_ms - kv.second.first_ms > 60'000; });
+    }
     if (index_ == 0) publishSys(now_ms);
 }
 

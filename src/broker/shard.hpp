@@ -15,6 +15,7 @@
 #include "broker/client_link.hpp"
 #include "broker/filter_trie.hpp"
 #include "broker/message.hpp"
+#include "broker/security.hpp"
 #include "broker/session.hpp"
 #include "broker/stats.hpp"
 #include "protocol/frame.hpp"
@@ -83,6 +84,9 @@ class Shard {
     int64_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
     static constexpr int64_t kBacklogHigh = 100'000;
 
+    // This worker's view of the broker's authentication and ACLs (refreshed when a reload swapped them).
+    const Security& security();
+
     // Publishes a message as if a client had (wills, $SYS): retained store, routing, delivery. False
     // when no subscription anywhere matched its topic (v5 reason 0x10).
     bool publish(const MessagePtr& m);
@@ -92,7 +96,14 @@ class Shard {
 
   private:
     // Packet handlers.
-    void handleConnect(ClientLink& link, protocol::Connect& c, const std::string& assigned_id);
+    // `frame` is the CONNECT's, kept when enhanced authentication makes it wait; null when it resumes.
+    void handleConnect(ClientLink& link, protocol::Connect& c, const std::string& assigned_id,
+                       const protocol::Frame* frame);
+    void handleAuth(ClientLink& link, const protocol::Auth& a);
+    void continueAuth(ClientLink& link, std::string_view data);
+    // A failed login: logged, counted, and answered (later, for an address that keeps failing).
+    void refuseLogin(ClientLink& link, protocol::ProtocolVersion v, uint8_t code, std::string_view client_id,
+                     std::string_view username, const std::string& why);
     void handlePublish(ClientLink& link, protocol::Publish& p);
     void handlePubAck(ClientLink& link, const protocol::PubAck& a);
     void handleSubscribe(ClientLink& link, const protocol::Subscribe& s);
@@ -152,7 +163,22 @@ class Shard {
     std::vector<std::vector<std::pair<MessagePtr, std::string>>> shared_outbox_;  // per worker: message, group key
     FilterTrie<std::vector<SharedGroup>> shared_;         // local members of shared groups, by filter
     FilterTrie<std::vector<SharedRoute>> shared_routes_;  // replica: groups by filter, workers with members
-    const std::string* delivering_shared_ = nullptr;      // set while deliverShared calls deliver()
+    const std::string* delivering_shared_ = nullptr;
+    std::shared_ptr<const Security> security_;
+    uint64_t security_generation_ = ~0ull;
+    // Failed logins per client address (without port), for slowing down password guessing.
+    struct FailedLogins {
+        unsigned count = 0;
+        uint64_t first_ms = 0;
+    };
+    std::unordered_map<std::string, FailedLogins> failed_logins_;
+    struct DelayedRefusal {
+        ClientLink* link;
+        uint64_t due_ms;
+        protocol::ProtocolVersion version;
+        uint8_t code;
+    };
+    std::vector<DelayedRefusal> delayed_refusals_;  // set while deliverShared calls deliver()
     uint64_t random_state_ = 0x9E3779B97F4A7C15ull;
     uint64_t outbox_mask_ = 0;  // workers whose outbox is not empty
     uint64_t match_generation_ = 0;

@@ -20,6 +20,8 @@ struct ShardStats {
     Counter dropped_output_limit;
     Counter dropped_expired;
     Counter dropped_too_large;  // above a v5 client's Maximum Packet Size
+    Counter dropped_acl;        // publishes refused and deliveries withheld by the ACL
+    Counter auth_failures;      // refused logins
     Counter subscriptions;      // gauge
     Counter queued_messages;    // gauge, offline + window-full queues
     Counter inflight_messages;  // gauge
@@ -29,7 +31,8 @@ struct StatsSnapshot {
     uint64_t clients_connected = 0, clients_total = 0, connections_total = 0;
     uint64_t messages_received = 0, messages_sent = 0, publish_received = 0, publish_sent = 0;
     uint64_t bytes_received = 0, bytes_sent = 0;
-    uint64_t dropped_queue_full = 0, dropped_output_limit = 0, dropped_expired = 0, dropped_too_large = 0;
+    uint64_t dropped_queue_full = 0, dropped_output_limit = 0, dropped_expired = 0, dropped_too_large = 0,
+             dropped_acl = 0, auth_failures = 0;
     uint64_t subscriptions = 0, queued_messages = 0, inflight_messages = 0;
 
     void add(const ShardStats& s) {
@@ -46,6 +49,8 @@ struct StatsSnapshot {
         dropped_output_limit += s.dropped_output_limit.get();
         dropped_expired += s.dropped_expired.get();
         dropped_too_large += s.dropped_too_large.get();
+        dropped_acl += s.dropped_acl.get();
+        auth_failures += s.auth_failures.get();
         subscriptions += s.subscriptions.get();
         queued_messages += s.queued_messages.get();
         inflight_messages += s.inflight_messages.get();

@@ -50,6 +50,20 @@ struct LogTarget {
     std::string path;  // kFile
 };
 
+// JWT bearer tokens given as the CONNECT password (our `jwt_*` directives). Enabled by a key or a secret.
+struct JwtSettings {
+    std::string key_file;                 // PEM public key (or certificate) for RS256/ES256
+    std::string secret_file;              // shared secret for HS256 (trailing newlines are not part of it)
+    std::vector<std::string> algorithms;  // subset of HS256 RS256 ES256; empty: what the key material allows
+    std::string issuer;                   // empty: `iss` not checked
+    std::string audience;                 // empty: tokens carrying an `aud` are refused
+    std::string username_claim = "sub";
+    std::string publish_claim = "pub";     // optional array of topic filters the token may publish to
+    std::string subscribe_claim = "subs";  // ... and subscribe to (not "sub": that is the username claim)
+
+    bool enabled() const { return !key_file.empty() || !secret_file.empty(); }
+};
+
 struct Config {
     std::vector<Listener> listeners;  // empty after parsing means: the default (127.0.0.1 and ::1, 1883)
 
@@ -78,6 +92,12 @@ struct Config {
     uint64_t output_limit_hard = 32ull << 20;
     uint32_t output_limit_soft_seconds = 10;
 
+    // Authentication and authorisation, global as with Mosquitto's per_listener_settings false. Paths as
+    // written: relative ones are relative to the working directory, as in Mosquitto.
+    std::string password_file;  // empty: none
+    std::string acl_file;       // empty: none (every authenticated client may do anything)
+    JwtSettings jwt;
+
     // Logging
     std::vector<LogTarget> log_dest;  // empty: stderr
     std::set<std::string> log_type;   // empty: error, warning, notice, information (Mosquitto's default)
@@ -96,7 +116,7 @@ struct Config {
 };
 
 // Reads `path`. Throws ConfigError with file:line for: an unknown directive, a directive that a later
-// issue implements ("'password_file' is not supported yet"), a missing or malformed value, a value out of
+// issue implements ("'persistence' is not supported yet"), a missing or malformed value, a value out of
 // range, a listener-only directive before any `listener`, an unreadable file or include_dir.
 // The dialect, and where it departs from Mosquitto's, is described in `src/config/README.md`.
 Config loadConfig(const std::string& path);

@@ -37,7 +37,7 @@ std::string inQuotes(std::string_view s) {
 // clang-format off
 const std::set<std::string_view, std::less<>> kNotSupportedYet = {
     // authentication, access control, plugins
-    "password_file", "acl_file", "psk_file", "auth_plugin", "plugin", "global_plugin",
+    "psk_file", "auth_plugin", "plugin", "global_plugin",
     "auth_plugin_deny_special_chars", "clientid_prefixes", "use_username_as_clientid",
     // TLS
     "dhparamfile", "tls_engine", "tls_engine_kpass_sha1", "tls_keyform", "psk_hint",
@@ -149,6 +149,16 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"max_connections", &Parser::maxConnections},
         {"worker_threads", &Parser::workerThreads},
         {"allow_anonymous", &Parser::allowAnonymous},
+        {"password_file", &Parser::passwordFile},
+        {"acl_file", &Parser::aclFile},
+        {"jwt_key_file", &Parser::jwtKeyFile},
+        {"jwt_secret_file", &Parser::jwtSecretFile},
+        {"jwt_algorithms", &Parser::jwtAlgorithms},
+        {"jwt_issuer", &Parser::jwtIssuer},
+        {"jwt_audience", &Parser::jwtAudience},
+        {"jwt_username_claim", &Parser::jwtUsernameClaim},
+        {"jwt_publish_claim", &Parser::jwtPublishClaim},
+        {"jwt_subscribe_claim", &Parser::jwtSubscribeClaim},
         {"max_keepalive", &Parser::maxKeepalive},
         {"message_size_limit", &Parser::messageSizeLimit},
         {"max_packet_size", &Parser::maxPacketSize},
@@ -222,9 +232,13 @@ std::string Parser::text(const Line& line) {
 // Mosquitto refuses a second value for its string options ("Duplicate pid_file value"); so do we, and say
 // where the first one was.
 std::string Parser::onceText(const Line& line, std::string_view what) {
+    once(line, what);
+    return text(line);
+}
+
+void Parser::once(const Line& line, std::string_view what) {
     auto [it, inserted] = first_set_.try_emplace(std::string(what), line.where);
     if (!inserted) fail(line, inQuotes(what) + " is set twice (first at " + it->second + ")");
-    return text(line);
 }
 
 // ---- Listeners
@@ -318,6 +332,62 @@ void Parser::workerThreads(const Line& line, Scope&) {
 
 void Parser::allowAnonymous(const Line& line, Scope&) {
     cfg_.allow_anonymous = parseBool(single(line), "allow_anonymous");
+}
+
+// ---- Authentication and authorisation
+
+// Mosquitto refuses a second password_file/acl_file ("Duplicate ... value"); with per_listener_settings false
+// they are global wherever they appear, also inside a listener block.
+void Parser::passwordFile(const Line& line, Scope&) {
+    cfg_.password_file = onceText(line, "password_file");
+}
+
+void Parser::aclFile(const Line& line, Scope&) {
+    cfg_.acl_file = onceText(line, "acl_file");
+}
+
+// The jwt_* directives (ours) are global like password_file, and each may be given once.
+void Parser::jwtKeyFile(const Line& line, Scope&) {
+    cfg_.jwt.key_file = onceText(line, "jwt_key_file");
+}
+
+void Parser::jwtSecretFile(const Line& line, Scope&) {
+    cfg_.jwt.secret_file = onceText(line, "jwt_secret_file");
+}
+
+void Parser::jwtAlgorithms(const Line& line, Scope&) {
+    if (line.args.empty()) fail(line, "'jwt_algorithms' needs one or more of HS256, RS256, ES256");
+    once(line, "jwt_algorithms");
+    std::vector<std::string> algs;
+    for (std::string_view a : line.args) {
+        if (a != "HS256" && a != "RS256" && a != "ES256")
+            fail(line, "'jwt_algorithms' takes HS256, RS256 and ES256, got " + inQuotes(a));
+        if (std::find(algs.begin(), algs.end(), a) == algs.end()) algs.emplace_back(a);
+    }
+    cfg_.jwt.algorithms = std::move(algs);
+}
+
+void Parser::jwtIssuer(const Line& line, Scope&) {
+    cfg_.jwt.issuer = onceText(line, "jwt_issuer");
+}
+
+void Parser::jwtAudience(const Line& line, Scope&) {
+    cfg_.jwt.audience = onceText(line, "jwt_audience");
+}
+
+void Parser::jwtUsernameClaim(const Line& line, Scope&) {
+    once(line, "jwt_username_claim");
+    cfg_.jwt.username_claim = std::string(single(line));
+}
+
+void Parser::jwtPublishClaim(const Line& line, Scope&) {
+    once(line, "jwt_publish_claim");
+    cfg_.jwt.publish_claim = std::string(single(line));
+}
+
+void Parser::jwtSubscribeClaim(const Line& line, Scope&) {
+    once(line, "jwt_subscribe_claim");
+    cfg_.jwt.subscribe_claim = std::string(single(line));
 }
 
 void Parser::maxKeepalive(const Line& line, Scope&) {
@@ -540,6 +610,7 @@ void Parser::finish() {
         if (t.require_certificate && t.cafile.empty() && t.capath.empty())
             throw ConfigError(l.source + ": 'require_certificate true' needs a 'cafile' or 'capath'");
     }
+    checkJwt();
     // Two listeners on one port and address would both bind with SO_REUSEPORT and split the connections
     // between them without an error; refuse it here, where we can say which lines.
     const auto& ls = cfg_.listeners;
@@ -549,6 +620,41 @@ void Parser::finish() {
                 throw ConfigError(ls[j].source + ": a listener on " + describeListener(ls[j]) +
                                   " is already defined at " + ls[i].source);
         }
+    }
+}
+
+// The jwt_* lines only make sense together; the message names the line that needs another.
+void Parser::checkJwt() {
+    const JwtSettings& j = cfg_.jwt;
+    auto where = [&](std::string_view directive) {
+        auto it = first_set_.find(directive);
+        return it == first_set_.end() ? std::string() : it->second + ": ";
+    };
+    if (!j.enabled()) {
+        for (std::string_view d : {"jwt_algorithms", "jwt_issuer", "jwt_audience", "jwt_username_claim",
+                                   "jwt_publish_claim", "jwt_subscribe_claim"}) {
+            if (first_set_.count(d))
+                throw ConfigError(where(d) + inQuotes(d) + " needs 'jwt_key_file' or 'jwt_secret_file'");
+        }
+        return;
+    }
+    for (const auto& a : j.algorithms) {
+        if (a == "HS256" && j.secret_file.empty())
+            throw ConfigError(where("jwt_algorithms") +
+                              "'jwt_algorithms' lists HS256 but 'jwt_secret_file' is not set");
+        if (a != "HS256" && j.key_file.empty())
+            throw ConfigError(where("jwt_algorithms") + "'jwt_algorithms' lists " + a +
+                              " but 'jwt_key_file' is not set");
+    }
+    if (j.username_claim == j.publish_claim || j.username_claim == j.subscribe_claim ||
+        j.publish_claim == j.subscribe_claim) {
+        std::string_view d = first_set_.count("jwt_subscribe_claim") ? "jwt_subscribe_claim"
+                             : first_set_.count("jwt_publish_claim") ? "jwt_publish_claim"
+                                                                     : "jwt_username_claim";
+        throw ConfigError(where(d) +
+                          "'jwt_username_claim', 'jwt_publish_claim' and 'jwt_subscribe_claim' must name different "
+                          "claims, got '" +
+                          j.username_claim + "', '" + j.publish_claim + "', '" + j.subscribe_claim + "'");
     }
 }
 

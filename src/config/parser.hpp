@@ -43,6 +43,7 @@ class Parser {
     static std::string_view single(const Line& line);
     std::string text(const Line& line);                             // rest of line, checked UTF-8
     std::string onceText(const Line& line, std::string_view what);  // same, refused when set twice
+    void once(const Line& line, std::string_view what);             // refuses a directive's second line
 
     // Listeners
     void listener(const Line& line, Scope& scope);
@@ -54,6 +55,18 @@ class Parser {
     // General
     void workerThreads(const Line& line, Scope& scope);
     void allowAnonymous(const Line& line, Scope& scope);
+    // Authentication and authorisation
+    void passwordFile(const Line& line, Scope& scope);
+    void aclFile(const Line& line, Scope& scope);
+    void jwtKeyFile(const Line& line, Scope& scope);
+    void jwtSecretFile(const Line& line, Scope& scope);
+    void jwtAlgorithms(const Line& line, Scope& scope);
+    void jwtIssuer(const Line& line, Scope& scope);
+    void jwtAudience(const Line& line, Scope& scope);
+    void jwtUsernameClaim(const Line& line, Scope& scope);
+    void jwtPublishClaim(const Line& line, Scope& scope);
+    void jwtSubscribeClaim(const Line& line, Scope& scope);
+    void checkJwt();
     void maxKeepalive(const Line& line, Scope& scope);
     void messageSizeLimit(const Line& line, Scope& scope);
     void maxPacketSize(const Line& line, Scope& scope);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "broker/broker.hpp"
+#include "broker/security.hpp"
 #include "broker/shard.hpp"
 #include "net/tcp_connection.hpp"
 #include "net/tls.hpp"
@@ -47,13 +48,16 @@ struct Server::Impl : broker::WorkerPoster {
         uint16_t port;
         std::atomic<int>* listener_connections;
         int listener_max;
-        std::shared_ptr<const TlsContext> tls;
+        // The listener's TLS context, shared by its acceptors and replaced whole by a reload.
+        std::shared_ptr<std::atomic<std::shared_ptr<const TlsContext>>> tls;
+        size_t listener_index;
     };
 
     uint32_t maxPacket() const { return cfg.max_packet_size ? cfg.max_packet_size : 268'435'460u; }
 
     // Opens `ep` on every worker with SO_REUSEPORT, so the kernel spreads new connections across them.
-    void bind(tcp::endpoint ep, int listener_max, std::shared_ptr<const TlsContext> tls) {
+    void bind(tcp::endpoint ep, int listener_max, std::shared_ptr<std::atomic<std::shared_ptr<const TlsContext>>> tls,
+              size_t listener_index) {
         {
             // SO_REUSEPORT would let a second broker share the port silently: probe it without first.
             tcp::acceptor probe(workers[0]->io());
@@ -74,11 +78,12 @@ struct Server::Impl : broker::WorkerPoster {
             a->bind(ep);
             a->listen(asio::socket_base::max_listen_connections);
             ep = a->local_endpoint();  // port 0: every worker binds the port the first one got
-            acceptors.push_back(Acceptor{w.get(), std::move(a), ep.port(), count, listener_max, tls});
+            acceptors.push_back(Acceptor{w.get(), std::move(a), ep.port(), count, listener_max, tls, listener_index});
         }
+        auto ctx = tls ? tls->load() : nullptr;
         spdlog::info(
             "Opening {} listen socket on {}{}.", ep.address().is_v6() ? "ipv6" : "ipv4", endpointText(ep),
-            tls ? (tls->settings().require_certificate ? " (TLS, client certificate required)" : " (TLS)") : "");
+            ctx ? (ctx->settings().require_certificate ? " (TLS, client certificate required)" : " (TLS)") : "");
         bound.push_back(BoundListener{ep.address().to_string(), ep.port()});
     }
 
@@ -100,8 +105,10 @@ struct Server::Impl : broker::WorkerPoster {
             } else {
                 sock.set_option(tcp::no_delay(true), ignored);
                 a.listener_connections->fetch_add(1);
+                std::shared_ptr<TlsSession> tls;
+                if (a.tls) tls = std::make_shared<TlsSession>(a.tls->load());
                 open(*a.worker, std::move(sock), endpointText(remote), a.port, {}, a.listener_connections,
-                     a.tls ? std::make_shared<TlsSession>(a.tls) : nullptr);
+                     std::move(tls));
             }
             accept(a);
         });
@@ -148,6 +155,7 @@ Server::~Server() {
 
 void Server::start() {
     auto& cfg = impl_->cfg;
+    impl_->broker.setSecurity(std::make_shared<const broker::Security>(cfg, impl_->broker.allowAnonymous()));
     std::vector<config::Listener> listeners = cfg.listeners;
     if (listeners.empty()) {
         // No listener configured: local only, like Mosquitto 2.
@@ -177,22 +185,24 @@ void Server::start() {
                     eps.push_back(r.endpoint());
             }
         }
-        std::shared_ptr<const TlsContext> tls;
+        std::shared_ptr<std::atomic<std::shared_ptr<const TlsContext>>> tls;
         if (l.tls.enabled()) {
             try {
-                tls = std::make_shared<TlsContext>(l.tls);
+                tls = std::make_shared<std::atomic<std::shared_ptr<const TlsContext>>>(
+                    std::make_shared<const TlsContext>(l.tls));
             } catch (const std::exception& e) {
                 throw std::runtime_error(l.source + ": TLS listener on port " + std::to_string(l.port) + ": " +
                                          e.what());
             }
         }
+        size_t listener_index = static_cast<size_t>(&l - listeners.data());
         for (auto& ep : eps) {
             try {
-                impl_->bind(ep, l.max_connections, tls);
+                impl_->bind(ep, l.max_connections, tls, listener_index);
             } catch (const boost::system::system_error& e) {
                 if (l.address.empty() && ep.address().is_v6()) {
                     // No IPv6 on this host: fall back to IPv4 only.
-                    impl_->bind(tcp::endpoint(tcp::v4(), l.port), l.max_connections, tls);
+                    impl_->bind(tcp::endpoint(tcp::v4(), l.port), l.max_connections, tls, listener_index);
                     continue;
                 }
                 if (l.address == "::1" && cfg.listeners.empty()) {
@@ -214,6 +224,22 @@ void Server::start() {
         w->start();
     spdlog::info("starling running with {} worker thread{}.", impl_->workers.size(),
                  impl_->workers.size() == 1 ? "" : "s");
+}
+
+void Server::reload(const config::Config& fresh) {
+    // Build everything first, swap only when all of it loaded.
+    auto security = std::make_shared<const broker::Security>(fresh, impl_->broker.allowAnonymous());
+    std::vector<std::pair<std::atomic<std::shared_ptr<const TlsContext>>*, std::shared_ptr<const TlsContext>>> tls;
+    for (auto& a : impl_->acceptors) {
+        if (!a.tls || a.listener_index >= fresh.listeners.size()) continue;
+        const auto& settings = fresh.listeners[a.listener_index].tls;
+        if (!settings.enabled()) continue;  // turning TLS off needs a restart
+        if (!tls.empty() && tls.back().first == a.tls.get()) continue;
+        tls.emplace_back(a.tls.get(), std::make_shared<const TlsContext>(settings));
+    }
+    impl_->broker.setSecurity(std::move(security));
+    for (auto& [slot, ctx] : tls)
+        slot->store(std::move(ctx));
 }
 
 std::vector<BoundListener> Server::boundListeners() const {

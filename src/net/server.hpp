@@ -24,6 +24,9 @@ class Server {
     void start();
     // Where the listeners ended up (port 0 resolved).
     std::vector<BoundListener> boundListeners() const;
+    // SIGHUP: re-reads the password file, ACL file and JWT keys and the listeners' TLS certificates. Throws
+    // std::runtime_error (and keeps everything as it was) when one cannot be loaded. Connections stay up.
+    void reload(const config::Config& fresh);
     // Closes listeners and connections, then joins the workers. Safe to call from a signal handler
     // thread context through the main loop (not from a worker).
     void stop();

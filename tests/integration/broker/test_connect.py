@@ -99,7 +99,8 @@ def test_anonymous_refused_when_not_allowed():
         c.send(connect_packet("anon"))
         assert c.recv_packet() == (0x20, b"\x00\x05")
         assert c.expect_closed()
-        assert "refused" in b.log()
+        wait_for(lambda: "Client anon from 127.0.0.1" in b.log() and "anonymous access is not allowed" in b.log(),
+                 what="the refusal in the log")
 
 
 def test_max_keepalive_rejects_larger_keepalive_v311():

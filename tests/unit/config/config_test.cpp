@@ -140,11 +140,10 @@ TEST_P(NotSupportedYet, IsRefusedByName) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LaterIssues, NotSupportedYet,
-                         testing::Values("password_file", "acl_file", "psk_file", "psk_hint",
-                                         "use_username_as_clientid", "persistence", "persistence_location",
-                                         "persistence_file", "autosave_interval", "autosave_on_changes",
-                                         "persistent_client_expiration", "connection", "address", "topic",
-                                         "bridge_cafile", "bridge_protocol_version", "remote_username",
+                         testing::Values("psk_file", "psk_hint", "use_username_as_clientid", "persistence",
+                                         "persistence_location", "persistence_file", "autosave_interval",
+                                         "autosave_on_changes", "persistent_client_expiration", "connection", "address",
+                                         "topic", "bridge_cafile", "bridge_protocol_version", "remote_username",
                                          "remote_clientid", "cleansession", "start_type", "try_private",
                                          "notifications", "plugin", "auth_plugin", "auth_opt_db_host",
                                          "plugin_opt_path", "http_listener", "websockets_log_level", "http_dir",
@@ -497,6 +496,82 @@ TEST(Mqtt5Directives, TopicAliasAndSharedStrategy) {
     EXPECT_EQ(parse("").max_topic_alias, 10);
     EXPECT_EQ(errorOf("max_topic_alias 70000\n").rfind("t.conf:1:", 0), 0u);
     EXPECT_EQ(errorOf("shared_subscription_strategy best\n").rfind("t.conf:1:", 0), 0u);
+}
+
+// ---- Authentication and authorisation
+
+TEST(Auth, PasswordAndAclFilesAreStoredAsWritten) {
+    Config c = parse("password_file /etc/mosquitto/passwd\nlistener 1883\nacl_file /etc/mosquitto/my acl\n");
+    EXPECT_EQ(c.password_file, "/etc/mosquitto/passwd");
+    EXPECT_EQ(c.acl_file, "/etc/mosquitto/my acl");  // the rest of the line, as in Mosquitto
+    Config d = parse("");
+    EXPECT_EQ(d.password_file, "");
+    EXPECT_EQ(d.acl_file, "");
+    EXPECT_FALSE(d.jwt.enabled());
+}
+
+TEST(Auth, PasswordAndAclFilesMayBeGivenOnce) {
+    EXPECT_EQ(errorOf("password_file /a\npassword_file /b\n"),
+              "t.conf:2: 'password_file' is set twice (first at t.conf:1)");
+    EXPECT_EQ(errorOf("acl_file /a\nlistener 1883\nacl_file /b\n"),
+              "t.conf:3: 'acl_file' is set twice (first at t.conf:1)");
+    EXPECT_EQ(errorOf("password_file\n"), "t.conf:1: 'password_file' needs a value");
+}
+
+TEST(Auth, JwtDefaults) {
+    Config c = parse("jwt_secret_file /etc/starling/jwt.secret\n");
+    EXPECT_TRUE(c.jwt.enabled());
+    EXPECT_EQ(c.jwt.secret_file, "/etc/starling/jwt.secret");
+    EXPECT_TRUE(c.jwt.algorithms.empty());
+    EXPECT_EQ(c.jwt.issuer, "");
+    EXPECT_EQ(c.jwt.audience, "");
+    EXPECT_EQ(c.jwt.username_claim, "sub");
+    EXPECT_EQ(c.jwt.publish_claim, "pub");
+    EXPECT_EQ(c.jwt.subscribe_claim, "subs");
+}
+
+TEST(Auth, JwtDirectives) {
+    Config c = parse(
+        "jwt_key_file /etc/starling/jwt.pem\n"
+        "jwt_secret_file /etc/starling/jwt.secret\n"
+        "jwt_algorithms RS256 HS256 RS256\n"
+        "jwt_issuer https://auth.example.com/realms/iot\n"
+        "jwt_audience starling broker\n"
+        "jwt_username_claim preferred_username\n"
+        "jwt_publish_claim mqtt_pub\n"
+        "jwt_subscribe_claim mqtt_sub\n");
+    EXPECT_EQ(c.jwt.key_file, "/etc/starling/jwt.pem");
+    EXPECT_EQ(c.jwt.algorithms, (std::vector<std::string>{"RS256", "HS256"}));
+    EXPECT_EQ(c.jwt.issuer, "https://auth.example.com/realms/iot");
+    EXPECT_EQ(c.jwt.audience, "starling broker");
+    EXPECT_EQ(c.jwt.username_claim, "preferred_username");
+    EXPECT_EQ(c.jwt.publish_claim, "mqtt_pub");
+    EXPECT_EQ(c.jwt.subscribe_claim, "mqtt_sub");
+}
+
+TEST(Auth, JwtErrors) {
+    EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_algorithms HS256 PS256\n"),
+              "t.conf:2: 'jwt_algorithms' takes HS256, RS256 and ES256, got 'PS256'");
+    EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_algorithms\n"),
+              "t.conf:2: 'jwt_algorithms' needs one or more of HS256, RS256, ES256");
+    EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_algorithms HS256\njwt_algorithms HS256\n"),
+              "t.conf:3: 'jwt_algorithms' is set twice (first at t.conf:2)");
+    EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_username_claim a b\n"),
+              "t.conf:2: 'jwt_username_claim' takes one value, got 2: 'a b'");
+    EXPECT_EQ(errorOf("jwt_key_file /k\njwt_key_file /k2\n"),
+              "t.conf:2: 'jwt_key_file' is set twice (first at t.conf:1)");
+}
+
+TEST(Auth, JwtSettingsMustFitTogether) {
+    EXPECT_EQ(errorOf("max_keepalive 60\njwt_issuer me\n"),
+              "t.conf:2: 'jwt_issuer' needs 'jwt_key_file' or 'jwt_secret_file'");
+    EXPECT_EQ(errorOf("jwt_algorithms HS256 RS256\njwt_key_file /k.pem\n"),
+              "t.conf:1: 'jwt_algorithms' lists HS256 but 'jwt_secret_file' is not set");
+    EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_algorithms ES256\n"),
+              "t.conf:2: 'jwt_algorithms' lists ES256 but 'jwt_key_file' is not set");
+    EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_subscribe_claim sub\n"),
+              "t.conf:2: 'jwt_username_claim', 'jwt_publish_claim' and 'jwt_subscribe_claim' must name different "
+              "claims, got 'sub', 'pub', 'sub'");
 }
 
 TEST(Tls, PerListenerAndDefaultListener) {
