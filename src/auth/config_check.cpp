@@ -1,5 +1,13 @@
 #include "auth/config_check.hpp"
 
+#include <openssl/asn1.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
@@ -63,6 +71,7 @@ class Checker {
         anonymous_ = cfg_.allow_anonymous.value_or(cfg_.listeners.empty());
         for (const auto& l : cfg_.listeners) {
             tlsKeyFile(l);
+            certificate(l);
             if (isLoopbackAddress(l.address)) continue;
             network_listener_ = true;
             listener(l);
@@ -96,6 +105,32 @@ class Checker {
                 describe(l) +
                     " accepts anonymous clients (allow_anonymous true); the acl_file's anonymous rules "
                     "apply to them");
+        }
+    }
+
+    // An expired certificate fails every handshake; one about to expire will soon (renewals that did not run).
+    void certificate(const config::Listener& l) {
+        const std::string& path = l.tls.certfile;
+        if (path.empty() || !reported_certs_.insert(path).second) return;
+        FILE* f = std::fopen(path.c_str(), "r");
+        if (!f) {
+            add(Severity::kError, l.source, "TLS certificate " + path + " cannot be read: " + std::strerror(errno));
+            return;
+        }
+        X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+        std::fclose(f);
+        if (!cert) {
+            add(Severity::kError, l.source, "TLS certificate " + path + " is not a PEM certificate");
+            return;
+        }
+        int days = 0, seconds = 0;
+        ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert));
+        X509_free(cert);
+        if (days < 0 || (days == 0 && seconds <= 0)) {
+            add(Severity::kError, l.source, "TLS certificate " + path + " has expired");
+        } else if (days < 14) {
+            add(Severity::kWarning, l.source,
+                "TLS certificate " + path + " expires in " + std::to_string(days) + " day(s)");
         }
     }
 
@@ -181,6 +216,7 @@ class Checker {
     bool anonymous_ = false;
     bool network_listener_ = false;
     std::set<std::string> reported_keys_;
+    std::set<std::string> reported_certs_;
     std::vector<Finding> findings_;
 };
 

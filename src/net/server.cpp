@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -141,6 +143,48 @@ struct Server::Impl : broker::WorkerPoster {
     std::deque<std::atomic<int>> listener_counts;
     std::vector<Acceptor> acceptors;
     std::vector<BoundListener> bound;
+
+    // TLS listeners whose certificate files are watched: a renewed certificate (Let's Encrypt) is loaded
+    // without a restart or a SIGHUP. Touched by worker 0's timer only (and reload(), which re-arms it).
+    struct WatchedTls {
+        config::TlsSettings settings;
+        std::shared_ptr<std::atomic<std::shared_ptr<const TlsContext>>> slot;
+        std::vector<int64_t> mtimes;
+    };
+    std::vector<WatchedTls> watched;
+    std::unique_ptr<asio::steady_timer> watch_timer;
+
+    static std::vector<int64_t> mtimesOf(const config::TlsSettings& t) {
+        std::vector<int64_t> out;
+        for (const std::string* f : {&t.certfile, &t.keyfile, &t.cafile, &t.crlfile}) {
+            struct stat st {};
+            out.push_back(!f->empty() && ::stat(f->c_str(), &st) == 0
+                              ? int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec
+                              : 0);
+        }
+        return out;
+    }
+
+    void watchCertificates() {
+        watch_timer->expires_after(std::chrono::seconds(2));
+        watch_timer->async_wait([this](const boost::system::error_code& ec) {
+            if (ec || stopping) return;
+            for (auto& w : watched) {
+                auto now = mtimesOf(w.settings);
+                if (now == w.mtimes) continue;
+                w.mtimes = now;
+                try {
+                    w.slot->store(std::make_shared<const TlsContext>(w.settings));
+                    spdlog::info("Reloaded TLS certificate {} (the file changed).", w.settings.certfile);
+                } catch (const std::exception& e) {
+                    // Half-written files during a renewal: keep the old context, try at the next change.
+                    spdlog::warn("TLS certificate {} changed but cannot be loaded, keeping the old one: {}",
+                                 w.settings.certfile, e.what());
+                }
+            }
+            watchCertificates();
+        });
+    }
     std::atomic<bool> stopping{false};
     std::mutex stop_mu;
     bool stopped = false;
@@ -196,6 +240,7 @@ void Server::start() {
             }
         }
         size_t listener_index = static_cast<size_t>(&l - listeners.data());
+        if (tls) impl_->watched.push_back({l.tls, tls, Impl::mtimesOf(l.tls)});
         for (auto& ep : eps) {
             try {
                 impl_->bind(ep, l.max_connections, tls, listener_index);
@@ -220,6 +265,10 @@ void Server::start() {
     }
     for (auto& a : impl_->acceptors)
         impl_->accept(a);
+    if (!impl_->watched.empty()) {
+        impl_->watch_timer = std::make_unique<asio::steady_timer>(impl_->workers[0]->io());
+        impl_->watchCertificates();
+    }
     for (auto& w : impl_->workers)
         w->start();
     spdlog::info("starling running with {} worker thread{}.", impl_->workers.size(),
@@ -251,6 +300,9 @@ void Server::stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
     impl_->stopping = true;
+    if (impl_->watch_timer) {
+        asio::post(impl_->workers[0]->io(), [t = impl_->watch_timer.get()] { t->cancel(); });
+    }
     for (auto& a : impl_->acceptors) {
         asio::post(a.worker->io(), [acc = a.acceptor.get()] {
             boost::system::error_code ignored;

@@ -1,6 +1,7 @@
 """TLS listeners (OpenSSL): server certificates, client certificates (required, as the username), TLS
 versions, with Mosquitto's clients and paho over TLS, and connections moving between workers with their TLS
 state."""
+import os
 import socket
 import ssl
 import subprocess
@@ -167,3 +168,38 @@ def test_unreadable_certificate_stops_start_up_with_a_clear_error(tmp_path):
     r = subprocess.run([STARLING, "-c", str(conf)], capture_output=True, timeout=TIMEOUT)
     assert r.returncode != 0
     assert b"certfile /nonexistent.crt" in r.stderr + r.stdout
+
+
+def test_check_config_reports_expired_certificates(certs, tmp_path):
+    crt, key = certs["expired"]
+    os.chmod(key, 0o600)
+    conf = tmp_path / "expired.conf"
+    conf.write_text(f"listener 8883 127.0.0.1\ncertfile {crt}\nkeyfile {key}\n")
+    from harness import STARLING
+    r = subprocess.run([STARLING, "--check-config", "-c", str(conf)], capture_output=True, timeout=TIMEOUT)
+    assert r.returncode == 1
+    assert f"TLS certificate {crt} has expired" in r.stdout.decode()
+
+
+def test_renewed_certificate_files_are_loaded_without_restart(certs, tmp_path):
+    """Let's Encrypt style renewal: the files change on disk, new handshakes use the new certificate."""
+    import shutil
+    from certs import _signed
+    d = os.path.dirname(certs["ca"][0])
+    live_crt, live_key = tmp_path / "live.crt", tmp_path / "live.key"
+    shutil.copy(certs["server"][0], live_crt)
+    shutil.copy(certs["server"][1], live_key)
+    _signed(d, "otherca", "renewed", "/CN=localhost", ext="subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    other_ca = os.path.join(d, "otherca.crt")
+    with Broker(f"certfile {live_crt}\nkeyfile {live_key}\n") as b:
+        ok, _ = sub_pub(b.port, ["--cafile", certs["ca"][0]], topic="before")
+        assert ok.stdout == b"over tls\n"
+        # Key first, then certificate (a renewal tool's order); a half-done pair is not loaded.
+        shutil.copy(os.path.join(d, "renewed.key"), live_key)
+        shutil.copy(os.path.join(d, "renewed.crt"), live_crt)
+        wait_for(lambda: "Reloaded TLS certificate" in b.log(), timeout=10, what="certificate reload")
+        ok, _ = sub_pub(b.port, ["--cafile", other_ca], topic="after")
+        assert ok.stdout == b"over tls\n"
+        r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(b.port), "--cafile", certs["ca"][0], "-t",
+                            "x", "-m", "y"], capture_output=True, timeout=TIMEOUT)
+        assert r.returncode != 0
