@@ -26,7 +26,9 @@ struct TlsSettings {
     std::string tls_version;                // tlsv1.2 or tlsv1.3: the minimum; empty: 1.2
     std::string ciphers;                    // TLS 1.2 cipher list (OpenSSL syntax)
     std::string ciphers_tls13;              // TLS 1.3 cipher suites
-    bool enabled() const { return !certfile.empty(); }
+    std::string psk_hint;                   // TLS-PSK on this listener (the identity hint sent to clients)
+    std::string psk_file;                   // the global psk_file, copied here: identity:hexkey lines
+    bool enabled() const { return !certfile.empty() || !psk_hint.empty(); }
     bool any() const {
         return enabled() || !keyfile.empty() || !cafile.empty() || !capath.empty() || !crlfile.empty() ||
                require_certificate || use_identity_as_username || use_subject_as_username || !tls_version.empty() ||

@@ -37,10 +37,10 @@ std::string inQuotes(std::string_view s) {
 // clang-format off
 const std::set<std::string_view, std::less<>> kNotSupportedYet = {
     // authentication, access control, plugins
-    "psk_file", "auth_plugin", "plugin", "global_plugin",
+    "auth_plugin", "plugin", "global_plugin",
     "auth_plugin_deny_special_chars", "clientid_prefixes", "use_username_as_clientid",
     // TLS
-    "dhparamfile", "tls_engine", "tls_engine_kpass_sha1", "tls_keyform", "psk_hint",
+    "dhparamfile", "tls_engine", "tls_engine_kpass_sha1", "tls_keyform",
     // persistence
     "persistence", "retained_persistence", "persistence_location", "persistence_file", "autosave_interval",
     "autosave_on_changes", "persistent_client_expiration",
@@ -193,6 +193,8 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"tls_version", &Parser::tlsOption},
         {"ciphers", &Parser::tlsOption},
         {"ciphers_tls1.3", &Parser::tlsOption},
+        {"psk_hint", &Parser::tlsOption},
+        {"psk_file", &Parser::pskFile},
     };
     auto it = kHandlers.find(line.directive);
     if (it == kHandlers.end()) {
@@ -286,6 +288,11 @@ void Parser::tlsOption(const Line& line, Scope& scope) {
     if (d == "crlfile") t.crlfile = value;
     if (d == "ciphers") t.ciphers = value;
     if (d == "ciphers_tls1.3") t.ciphers_tls13 = value;
+    if (d == "psk_hint") t.psk_hint = value;
+}
+
+void Parser::pskFile(const Line& line, Scope&) {
+    psk_file_ = onceText(line, "psk_file");
 }
 
 void Parser::port(const Line& line, Scope&) {
@@ -601,10 +608,12 @@ void Parser::finish() {
                           ": TLS options outside a listener need a 'port' (Mosquitto's default listener) or a "
                           "'listener' line before them");
     }
-    for (const auto& l : cfg_.listeners) {
+    for (auto& l : cfg_.listeners) {
+        l.tls.psk_file = psk_file_;
         const auto& t = l.tls;
-        if (t.enabled() && t.keyfile.empty()) throw ConfigError(l.source + ": 'certfile' needs a 'keyfile'");
-        if (!t.keyfile.empty() && !t.enabled()) throw ConfigError(l.source + ": 'keyfile' needs a 'certfile'");
+        if (!t.psk_hint.empty() && psk_file_.empty()) throw ConfigError(l.source + ": 'psk_hint' needs a 'psk_file'");
+        if (!t.certfile.empty() && t.keyfile.empty()) throw ConfigError(l.source + ": 'certfile' needs a 'keyfile'");
+        if (!t.keyfile.empty() && t.certfile.empty()) throw ConfigError(l.source + ": 'keyfile' needs a 'certfile'");
         if ((t.require_certificate || t.use_identity_as_username || t.use_subject_as_username) && !t.enabled())
             throw ConfigError(l.source + ": client certificate options need TLS ('certfile' and 'keyfile')");
         if (t.require_certificate && t.cafile.empty() && t.capath.empty())

@@ -49,6 +49,7 @@ class Parser {
     void listener(const Line& line, Scope& scope);
     void port(const Line& line, Scope& scope);
     void tlsOption(const Line& line, Scope& scope);
+    void pskFile(const Line& line, Scope& scope);
     void bindAddress(const Line& line, Scope& scope);
     void protocol(const Line& line, Scope& scope);
     void maxConnections(const Line& line, Scope& scope);
@@ -99,6 +100,7 @@ class Parser {
     std::optional<std::string> legacy_address_;
     TlsSettings default_tls_;  // TLS options before any listener: the default listener's
     std::string default_tls_where_;
+    std::string psk_file_;
     std::string legacy_where_;
     std::map<std::string, std::string, std::less<>> first_set_;  // once-only directive -> "file:line"
 };

@@ -6,6 +6,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace starling::net {
@@ -28,17 +30,69 @@ std::string opensslErrors() {
     throw std::runtime_error(what + ": " + opensslErrors());
 }
 
+// The psk_file: "identity:hexkey" per line, as Mosquitto reads it.
+std::vector<std::pair<std::string, std::string>> loadPskFile(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("psk_file " + path + ": cannot be read");
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        size_t colon = line.find(':');
+        std::string hex = colon == std::string::npos ? "" : line.substr(colon + 1);
+        std::string key;
+        bool ok = colon != std::string::npos && colon > 0 && !hex.empty() && hex.size() % 2 == 0;
+        for (size_t i = 0; ok && i < hex.size(); i += 2) {
+            int hi = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i]));
+            int lo = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i + 1]));
+            ok = hi >= 0 && lo >= 0;
+            key.push_back(static_cast<char>(hi * 16 + lo));
+        }
+        if (!ok || key.size() > PSK_MAX_PSK_LEN)
+            throw std::runtime_error("psk_file " + path + ":" + std::to_string(number) + ": expected identity:hexkey");
+        keys.emplace_back(line.substr(0, colon), std::move(key));
+    }
+    return keys;
+}
+
+unsigned int pskServerCallback(SSL* ssl, const char* identity, unsigned char* psk, unsigned int max_len) {
+    auto* self = static_cast<const TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    const std::string* key = identity ? self->pskKey(identity) : nullptr;
+    if (!key || key->size() > max_len) return 0;  // unknown identity: the handshake fails
+    std::memcpy(psk, key->data(), key->size());
+    if (auto* session = static_cast<TlsSession*>(SSL_get_app_data(ssl))) session->psk_identity = identity;
+    return static_cast<unsigned int>(key->size());
+}
+
 }  // namespace
+
+const std::string* TlsContext::pskKey(std::string_view identity) const {
+    for (const auto& [id, key] : psk_keys_)
+        if (id == identity) return &key;
+    return nullptr;
+}
 
 TlsContext::TlsContext(const config::TlsSettings& s) : settings_(s) {
     ctx_ = SSL_CTX_new(TLS_server_method());
     if (!ctx_) fail("cannot create a TLS context");
+    SSL_CTX_set_app_data(ctx_, this);
+    if (!s.psk_hint.empty()) {
+        psk_keys_ = loadPskFile(s.psk_file);
+        SSL_CTX_use_psk_identity_hint(ctx_, s.psk_hint.c_str());
+        SSL_CTX_set_psk_server_callback(ctx_, pskServerCallback);
+    }
     SSL_CTX_set_min_proto_version(ctx_, s.tls_version == "tlsv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
     SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx_, s.certfile.c_str()) != 1) fail("certfile " + s.certfile);
-    if (SSL_CTX_use_PrivateKey_file(ctx_, s.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) fail("keyfile " + s.keyfile);
-    if (SSL_CTX_check_private_key(ctx_) != 1) fail("keyfile " + s.keyfile + " does not match certfile " + s.certfile);
+    if (!s.certfile.empty()) {
+        if (SSL_CTX_use_certificate_chain_file(ctx_, s.certfile.c_str()) != 1) fail("certfile " + s.certfile);
+        if (SSL_CTX_use_PrivateKey_file(ctx_, s.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) fail("keyfile " + s.keyfile);
+        if (SSL_CTX_check_private_key(ctx_) != 1)
+            fail("keyfile " + s.keyfile + " does not match certfile " + s.certfile);
+    }
     if (!s.ciphers.empty() && SSL_CTX_set_cipher_list(ctx_, s.ciphers.c_str()) != 1) fail("ciphers " + s.ciphers);
     if (!s.ciphers_tls13.empty() && SSL_CTX_set_ciphersuites(ctx_, s.ciphers_tls13.c_str()) != 1)
         fail("ciphers_tls1.3 " + s.ciphers_tls13);
@@ -71,6 +125,7 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> ctx) : ctx_(std::move(c
     BIO_set_mem_eof_return(rbio_, -1);  // an empty input BIO means "want more", not end of stream
     SSL_set_bio(ssl_, rbio_, wbio_);
     SSL_set_accept_state(ssl_);
+    SSL_set_app_data(ssl_, this);
 }
 
 TlsSession::~TlsSession() {
@@ -133,6 +188,7 @@ void TlsSession::takeOutput(std::vector<uint8_t>& out) {
 }
 
 std::string TlsSession::peerCommonName() const {
+    if (!psk_identity.empty()) return psk_identity;
     X509* cert = SSL_get0_peer_certificate(ssl_);
     if (!cert) return {};
     char cn[256] = {};

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -29,10 +31,13 @@ class TlsContext {
 
     const config::TlsSettings& settings() const { return settings_; }
     SSL_CTX* native() const { return ctx_; }
+    // TLS-PSK: the key of an identity from the psk_file; null when unknown.
+    const std::string* pskKey(std::string_view identity) const;
 
   private:
     config::TlsSettings settings_;
     SSL_CTX* ctx_ = nullptr;
+    std::vector<std::pair<std::string, std::string>> psk_keys_;  // identity, raw key
 };
 
 // The server side of one TLS connection.
@@ -53,7 +58,8 @@ class TlsSession {
     bool hasOutput() const;
 
     bool handshakeDone() const { return handshake_done_; }
-    // The client certificate's common name and its subject in RFC 2253 form; empty without one.
+    // The client certificate's common name (or, on a PSK listener, the PSK identity) and its subject in
+    // RFC 2253 form; empty without one.
     std::string peerCommonName() const;
     std::string peerSubject() const;
     const std::string& error() const { return error_; }
@@ -66,6 +72,9 @@ class TlsSession {
     BIO* wbio_ = nullptr;  // ciphertext out (owned by ssl_)
     bool handshake_done_ = false;
     std::string error_;
+
+  public:
+    std::string psk_identity;  // set by the PSK callback (TLS 1.3 does not keep it for SSL_get_psk_identity)
 };
 
 }  // namespace starling::net

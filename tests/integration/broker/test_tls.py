@@ -203,3 +203,17 @@ def test_renewed_certificate_files_are_loaded_without_restart(certs, tmp_path):
         r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(b.port), "--cafile", certs["ca"][0], "-t",
                             "x", "-m", "y"], capture_output=True, timeout=TIMEOUT)
         assert r.returncode != 0
+
+
+def test_tls_psk_listener(tmp_path):
+    """TLS-PSK (psk_hint on the listener, Mosquitto's psk_file), with the identity as the username."""
+    psk = tmp_path / "psk"
+    psk.write_text("sensor-7:00112233445566778899aabbccddeeff\n# comment\nother:deadbeef\n")
+    with Broker(f"psk_hint starling\nuse_identity_as_username true\npsk_file {psk}\n") as b:
+        args = ["--psk", "00112233445566778899aabbccddeeff", "--psk-identity", "sensor-7"]
+        sub, pub = sub_pub(b.port, args, topic="psk/t")
+        assert pub.returncode == 0 and sub.stdout == b"over tls\n", (pub.stderr, sub.stderr)
+        assert "u'sensor-7', TLS" in b.log()
+        r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(b.port), "--psk", "0011", "--psk-identity",
+                            "sensor-7", "-t", "x", "-m", "y"], capture_output=True, timeout=TIMEOUT)
+        assert r.returncode != 0

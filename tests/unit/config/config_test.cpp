@@ -140,10 +140,10 @@ TEST_P(NotSupportedYet, IsRefusedByName) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LaterIssues, NotSupportedYet,
-                         testing::Values("psk_file", "psk_hint", "use_username_as_clientid", "persistence",
-                                         "persistence_location", "persistence_file", "autosave_interval",
-                                         "autosave_on_changes", "persistent_client_expiration", "connection", "address",
-                                         "topic", "bridge_cafile", "bridge_protocol_version", "remote_username",
+                         testing::Values("use_username_as_clientid", "persistence", "persistence_location",
+                                         "persistence_file", "autosave_interval", "autosave_on_changes",
+                                         "persistent_client_expiration", "connection", "address", "topic",
+                                         "bridge_cafile", "bridge_protocol_version", "remote_username",
                                          "remote_clientid", "cleansession", "start_type", "try_private",
                                          "notifications", "plugin", "auth_plugin", "auth_opt_db_host",
                                          "plugin_opt_path", "http_listener", "websockets_log_level", "http_dir",
