@@ -60,7 +60,8 @@ class ClientLink {
     uint64_t over_soft_limit_since_ms = 0;
     uint64_t id = 0;  // unique per broker run
     uint16_t listener_port = 0;
-    bool tls = false;          // arrived over TLS
+    size_t listener_index = Grants::kNoListener;  // which configured listener it came through
+    bool tls = false;                             // arrived over TLS
     std::string tls_identity;  // client certificate CN or subject, when the listener makes it the username
 
     // MQTT 5: what the client told us in CONNECT, and the topic aliases of this network connection.

@@ -132,7 +132,7 @@ void Shard::handleAuth(ClientLink& link, const protocol::Auth& a) {
     auto data = a.properties.authentication_data.value_or(std::string_view());
     if (a.reason == ReasonCode::kReAuthenticate) {
         if (!link.connected || link.auth) return protocolViolation(link, "re-authentication while one is going on");
-        link.auth = security().beginAuth(link.auth_method);
+        link.auth = security().beginAuth(link.auth_method, link.listener_index);
         if (!link.auth) return disconnect(link, ReasonCode::kNotAuthorized, CloseReason::kNotAuthorized);
         return continueAuth(link, data);
     }
@@ -170,7 +170,7 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
     if (link.auth_method.empty() && v == ProtocolVersion::kV5 && c.properties.authentication_method) {
         // MQTT 5 enhanced authentication (section 4.12): the CONNECT waits while AUTH packets go back and forth.
         std::string method(*c.properties.authentication_method);
-        auto exchange = security().beginAuth(method);
+        auto exchange = security().beginAuth(method, link.listener_index);
         if (!exchange) {
             return refuseConnect(link, v, static_cast<uint8_t>(ReasonCode::kBadAuthenticationMethod),
                                  ("unsupported authentication method '" + method + "'").c_str());
@@ -186,10 +186,11 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         return continueAuth(link, data);
     }
     Grants grants;
+    grants.listener = link.listener_index;
     if (!link.auth_method.empty()) {
         grants.username = link.auth_user;  // enhanced authentication succeeded (continueAuth)
     } else {
-        auto d = security().authenticate(c.client_id, c.username, c.password, link.tls_identity);
+        auto d = security().authenticate(c.client_id, c.username, c.password, link.tls_identity, link.listener_index);
         if (d.verdict != Security::Verdict::kOk) {
             // Mosquitto answers both with "not authorised" before v5; v5 tells bad credentials apart.
             uint8_t code = d.verdict == Security::Verdict::kBadCredentials

@@ -46,16 +46,33 @@ std::shared_ptr<const T> orThrow(Result<std::shared_ptr<const T>, std::string> r
 
 }  // namespace
 
-Security::Security(const config::Config& cfg, bool allow_anonymous) : allow_anonymous_(allow_anonymous) {
-    if (!cfg.password_file.empty()) passwords_ = orThrow(auth::PasswordStore::load(cfg.password_file));
-    if (!cfg.acl_file.empty()) acl_ = orThrow(auth::Acl::load(cfg.acl_file));
+Security::Security(const config::Config& cfg, bool allow_anonymous) {
+    auto load = [](const std::string& password_file, const std::string& acl_file, bool anonymous) {
+        Policy p;
+        p.allow_anonymous = anonymous;
+        if (!password_file.empty()) p.passwords = orThrow(auth::PasswordStore::load(password_file));
+        if (!acl_file.empty()) p.acl = orThrow(auth::Acl::load(acl_file));
+        return p;
+    };
+    global_ = load(cfg.password_file, cfg.acl_file, allow_anonymous);
+    any_acl_ = global_.acl != nullptr;
+    if (cfg.per_listener_settings) {
+        // A listener's own settings; what it leaves unset comes from the global ones.
+        for (const auto& l : cfg.listeners) {
+            listeners_.push_back(load(l.password_file.value_or(cfg.password_file), l.acl_file.value_or(cfg.acl_file),
+                                      l.allow_anonymous.value_or(allow_anonymous)));
+            any_acl_ = any_acl_ || listeners_.back().acl != nullptr;
+        }
+    }
     if (cfg.jwt.enabled()) jwt_ = orThrow(auth::JwtVerifier::create(cfg.jwt));
 }
 
 Security::Decision Security::authenticate(std::string_view client_id, std::optional<std::string_view> username,
                                           std::optional<std::string_view> password,
-                                          std::string_view certificate_identity) const {
+                                          std::string_view certificate_identity, size_t listener) const {
+    const Policy& p = policy(listener);
     Decision d;
+    d.grants.listener = listener;
     if (!certificate_identity.empty()) {
         d.verdict = Verdict::kOk;
         d.grants.username = std::string(certificate_identity);
@@ -74,7 +91,7 @@ Security::Decision Security::authenticate(std::string_view client_id, std::optio
         return d;
     }
     if (!username) {
-        if (allow_anonymous_) {
+        if (p.allow_anonymous) {
             d.verdict = Verdict::kOk;
         } else {
             d.verdict = Verdict::kNotAuthorized;
@@ -82,14 +99,14 @@ Security::Decision Security::authenticate(std::string_view client_id, std::optio
         }
         return d;
     }
-    if (!passwords_) {
+    if (!p.passwords) {
         // A username but nothing to check it against: Mosquitto treats the client as anonymous.
-        d.verdict = allow_anonymous_ ? Verdict::kOk : Verdict::kNotAuthorized;
+        d.verdict = p.allow_anonymous ? Verdict::kOk : Verdict::kNotAuthorized;
         d.grants.username = std::string(*username);
-        if (!allow_anonymous_) d.why = "no password_file, and anonymous access is not allowed";
+        if (!p.allow_anonymous) d.why = "no password_file, and anonymous access is not allowed";
         return d;
     }
-    switch (passwords_->check(*username, password.value_or(""))) {
+    switch (p.passwords->check(*username, password.value_or(""))) {
         case auth::PasswordStore::Check::kOk:
             d.verdict = Verdict::kOk;
             d.grants.username = std::string(*username);
@@ -106,30 +123,34 @@ Security::Decision Security::authenticate(std::string_view client_id, std::optio
     return d;
 }
 
-std::unique_ptr<AuthExchange> Security::beginAuth(std::string_view method) const {
-    if (method == "SCRAM-SHA-256" && passwords_) return std::make_unique<ScramExchange>(passwords_);
+std::unique_ptr<AuthExchange> Security::beginAuth(std::string_view method, size_t listener) const {
+    const Policy& p = policy(listener);
+    if (method == "SCRAM-SHA-256" && p.passwords) return std::make_unique<ScramExchange>(p.passwords);
     return nullptr;
 }
 
 bool Security::canPublish(std::string_view client_id, const Grants& g, std::string_view topic) const {
     if (g.token && !g.token->canPublish(topic)) return false;
-    if (!acl_) return true;
+    const auto& acl = policy(g.listener).acl;
+    if (!acl) return true;
     auth::Client c{client_id, g.username.empty() ? std::nullopt : std::optional<std::string_view>(g.username)};
-    return acl_->canPublish(c, topic);
+    return acl->canPublish(c, topic);
 }
 
 bool Security::canSubscribe(std::string_view client_id, const Grants& g, std::string_view filter) const {
     if (g.token && !g.token->canSubscribe(filter)) return false;
-    if (!acl_) return true;
+    const auto& acl = policy(g.listener).acl;
+    if (!acl) return true;
     auth::Client c{client_id, g.username.empty() ? std::nullopt : std::optional<std::string_view>(g.username)};
-    return acl_->canSubscribe(c, filter);
+    return acl->canSubscribe(c, filter);
 }
 
 bool Security::canReceive(std::string_view client_id, const Grants& g, std::string_view topic) const {
     if (g.token && !g.token->canReceive(topic)) return false;
-    if (!acl_) return true;
+    const auto& acl = policy(g.listener).acl;
+    if (!acl) return true;
     auth::Client c{client_id, g.username.empty() ? std::nullopt : std::optional<std::string_view>(g.username)};
-    return acl_->canReceive(c, topic);
+    return acl->canReceive(c, topic);
 }
 
 }  // namespace starling::broker

@@ -32,8 +32,10 @@ class AuthExchange {
 
 // What a client may do, decided at CONNECT and kept with its session.
 struct Grants {
+    static constexpr size_t kNoListener = static_cast<size_t>(-1);
     std::string username;                      // empty: anonymous
     std::optional<auth::TokenIdentity> token;  // connected with a JWT: its own topic lists apply too
+    size_t listener = kNoListener;             // per_listener_settings: whose ACL applies
 };
 
 class Security {
@@ -50,24 +52,34 @@ class Security {
     // CONNECT: a certificate identity (use_identity_as_username) stands for the username and needs no
     // password; a password shaped like a JWT is checked as a token when JWT is configured; otherwise the
     // password file; no username at all is anonymous.
+    // `listener` is the index of the listener in the config (per_listener_settings).
     Decision authenticate(std::string_view client_id, std::optional<std::string_view> username,
-                          std::optional<std::string_view> password, std::string_view certificate_identity) const;
+                          std::optional<std::string_view> password, std::string_view certificate_identity,
+                          size_t listener = Grants::kNoListener) const;
 
     // nullptr when the method is not supported (CONNACK 0x8C).
-    std::unique_ptr<AuthExchange> beginAuth(std::string_view method) const;
+    std::unique_ptr<AuthExchange> beginAuth(std::string_view method, size_t listener = Grants::kNoListener) const;
 
     bool canPublish(std::string_view client_id, const Grants& g, std::string_view topic) const;
     bool canSubscribe(std::string_view client_id, const Grants& g, std::string_view filter) const;
     bool canReceive(std::string_view client_id, const Grants& g, std::string_view topic) const;
     // False when no ACL and no token limits apply: deliveries skip the per-message check.
-    bool checksDelivery() const { return acl_ != nullptr || jwt_ != nullptr; }
-
-    const auth::PasswordStore* passwords() const { return passwords_.get(); }
+    bool checksDelivery() const { return any_acl_ || jwt_ != nullptr; }
 
   private:
-    bool allow_anonymous_;
-    std::shared_ptr<const auth::PasswordStore> passwords_;
-    std::shared_ptr<const auth::Acl> acl_;
+    // What one listener (or, without per_listener_settings, every listener) authenticates against.
+    struct Policy {
+        bool allow_anonymous = false;
+        std::shared_ptr<const auth::PasswordStore> passwords;
+        std::shared_ptr<const auth::Acl> acl;
+    };
+    const Policy& policy(size_t listener) const {
+        return listener < listeners_.size() ? listeners_[listener] : global_;
+    }
+
+    Policy global_;
+    std::vector<Policy> listeners_;  // per_listener_settings only
+    bool any_acl_ = false;
     std::shared_ptr<const auth::JwtVerifier> jwt_;
 };
 

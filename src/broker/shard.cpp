@@ -269,8 +269,9 @@ void Shard::publishWill(Session& s) {
                                                        .count()) +
                              uint64_t(w.message_expiry) * 1000;
     }
+    MessagePtr m = Message::create(init);  // copies out of the will before it goes
     s.will.reset();
-    publish(Message::create(init));
+    publish(m);
 }
 
 void Shard::tick(uint64_t now_ms) {

@@ -43,6 +43,10 @@ struct Listener {
     int max_connections = -1;       // per listener; -1 unlimited
     std::string source;             // "file:line" of its `listener` line, for messages
     TlsSettings tls;
+    // per_listener_settings true: this listener's own authentication settings (unset: the global ones).
+    std::optional<std::string> password_file;
+    std::optional<std::string> acl_file;
+    std::optional<bool> allow_anonymous;
 };
 
 enum class LogDest { kStdout, kStderr, kFile, kSyslog, kTopic, kNone };
@@ -96,8 +100,9 @@ struct Config {
 
     // Authentication and authorisation, global as with Mosquitto's per_listener_settings false. Paths as
     // written: relative ones are relative to the working directory, as in Mosquitto.
-    std::string password_file;  // empty: none
-    std::string acl_file;       // empty: none (every authenticated client may do anything)
+    bool per_listener_settings = false;  // password_file, acl_file, allow_anonymous per listener
+    std::string password_file;           // empty: none
+    std::string acl_file;                // empty: none (every authenticated client may do anything)
     JwtSettings jwt;
 
     // Logging

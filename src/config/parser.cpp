@@ -337,19 +337,36 @@ void Parser::workerThreads(const Line& line, Scope&) {
     cfg_.worker_threads = static_cast<unsigned>(parseUnsigned(single(line), 256, "worker_threads"));
 }
 
-void Parser::allowAnonymous(const Line& line, Scope&) {
-    cfg_.allow_anonymous = parseBool(single(line), "allow_anonymous");
+void Parser::allowAnonymous(const Line& line, Scope& scope) {
+    bool value = parseBool(single(line), "allow_anonymous");
+    if (cfg_.per_listener_settings && scope.listener) {
+        cfg_.listeners[*scope.listener].allow_anonymous = value;
+    } else {
+        cfg_.allow_anonymous = value;
+    }
 }
 
 // ---- Authentication and authorisation
 
 // Mosquitto refuses a second password_file/acl_file ("Duplicate ... value"); with per_listener_settings false
 // they are global wherever they appear, also inside a listener block.
-void Parser::passwordFile(const Line& line, Scope&) {
+void Parser::passwordFile(const Line& line, Scope& scope) {
+    if (cfg_.per_listener_settings && scope.listener) {
+        auto& l = cfg_.listeners[*scope.listener];
+        if (l.password_file) fail(line, "'password_file' is set twice for the listener at " + l.source);
+        l.password_file = text(line);
+        return;
+    }
     cfg_.password_file = onceText(line, "password_file");
 }
 
-void Parser::aclFile(const Line& line, Scope&) {
+void Parser::aclFile(const Line& line, Scope& scope) {
+    if (cfg_.per_listener_settings && scope.listener) {
+        auto& l = cfg_.listeners[*scope.listener];
+        if (l.acl_file) fail(line, "'acl_file' is set twice for the listener at " + l.source);
+        l.acl_file = text(line);
+        return;
+    }
     cfg_.acl_file = onceText(line, "acl_file");
 }
 
@@ -483,8 +500,10 @@ void Parser::outputLimit(const Line& line, Scope&) {
 }
 
 void Parser::perListenerSettings(const Line& line, Scope&) {
-    if (parseBool(single(line), "per_listener_settings"))
-        fail(line, "'per_listener_settings true' is not supported yet");
+    bool value = parseBool(single(line), "per_listener_settings");
+    // It changes what the lines after it mean, so, as in Mosquitto, it comes before any listener.
+    if (!cfg_.listeners.empty()) fail(line, "'per_listener_settings' must come before the first 'listener'");
+    cfg_.per_listener_settings = value;
 }
 
 void Parser::pidFile(const Line& line, Scope&) {

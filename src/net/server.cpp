@@ -109,31 +109,34 @@ struct Server::Impl : broker::WorkerPoster {
                 a.listener_connections->fetch_add(1);
                 std::shared_ptr<TlsSession> tls;
                 if (a.tls) tls = std::make_shared<TlsSession>(a.tls->load());
-                open(*a.worker, std::move(sock), endpointText(remote), a.port, {}, a.listener_connections,
-                     std::move(tls));
+                open(*a.worker, std::move(sock), endpointText(remote), a.port, a.listener_index, {},
+                     a.listener_connections, std::move(tls));
             }
             accept(a);
         });
     }
 
-    void open(Worker& w, tcp::socket sock, std::string address, uint16_t port, std::vector<uint8_t> initial,
-              std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls) {
+    void open(Worker& w, tcp::socket sock, std::string address, uint16_t port, size_t listener_index,
+              std::vector<uint8_t> initial, std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls) {
         broker.connections.fetch_add(1, std::memory_order_relaxed);
-        auto migrate = [this, listener_count](unsigned target, int fd, bool v6, std::vector<uint8_t> input,
-                                              std::string addr, uint16_t lport, std::shared_ptr<TlsSession> t) {
+        auto migrate = [this, listener_count, listener_index](unsigned target, int fd, bool v6,
+                                                              std::vector<uint8_t> input, std::string addr,
+                                                              uint16_t lport, std::shared_ptr<TlsSession> t) {
             // The socket leaves this worker; count it again on arrival.
             broker.connections.fetch_sub(1, std::memory_order_relaxed);
             Worker& tw = *workers[target];
-            post(target, [this, &tw, fd, v6, input = std::move(input), addr = std::move(addr), lport, listener_count,
-                          t = std::move(t)]() mutable {
+            post(target, [this, &tw, fd, v6, input = std::move(input), addr = std::move(addr), lport, listener_index,
+                          listener_count, t = std::move(t)]() mutable {
                 tcp::socket s(tw.io(), v6 ? tcp::v6() : tcp::v4(), fd);
-                open(tw, std::move(s), std::move(addr), lport, std::move(input), listener_count, std::move(t));
+                open(tw, std::move(s), std::move(addr), lport, listener_index, std::move(input), listener_count,
+                     std::move(t));
             });
         };
         auto conn = std::make_shared<TcpConnection>(w, std::move(sock), std::move(address), maxPacket(), migrate,
                                                     listener_count, std::move(tls));
         conn->id = broker.next_link_id.fetch_add(1);
         conn->listener_port = port;
+        conn->listener_index = listener_index;
         conn->start(std::move(initial));
     }
 

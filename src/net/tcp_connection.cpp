@@ -125,9 +125,12 @@ void TcpConnection::processInput() {
             return;
         }
         if (r.status == protocol::SplitStatus::kError) {
-            close_detail = r.error.rule ? r.error.rule : "malformed fixed header";
-            close(r.error.reason == protocol::ReasonCode::kPacketTooLarge ? broker::CloseReason::kLimitExceeded
-                                                                          : broker::CloseReason::kProtocolError);
+            // A v5 client is told why first: 0x95 packet too large, 0x81 malformed [MQTT-4.13.1-1].
+            const bool too_large = r.error.reason == protocol::ReasonCode::kPacketTooLarge;
+            shard.disconnect(*this,
+                             too_large ? protocol::ReasonCode::kPacketTooLarge : protocol::ReasonCode::kMalformedPacket,
+                             too_large ? broker::CloseReason::kLimitExceeded : broker::CloseReason::kProtocolError,
+                             r.error.rule ? r.error.rule : "malformed fixed header");
             return;
         }
         auto outcome = shard.onFrame(*this, r.frame);

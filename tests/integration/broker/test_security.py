@@ -253,3 +253,25 @@ def test_check_config(tmp_path):
     safe.write_text("listener 1883 127.0.0.1\n")
     r = subprocess.run([STARLING, "--check-config", "-c", str(safe)], capture_output=True, timeout=30)
     assert r.returncode == 0, r.stdout
+
+
+def test_per_listener_settings(tmp_path):
+    """per_listener_settings true: each listener has its own password file, ACL and anonymous rule."""
+    from harness import free_port
+    pw, acl = str(tmp_path / "pw"), tmp_path / "acl"
+    passwd_file(pw, {"alice": "a"})
+    acl.write_text("user alice\ntopic readwrite alice/#\n")
+    second = free_port()
+    # The harness's listener (open, anonymous) and a second one with its own password file and ACL.
+    with Broker(head="per_listener_settings true",
+                extra=(f"listener {second} 127.0.0.1\npassword_file {pw}\nacl_file {acl}\n"
+                       f"allow_anonymous false\n")) as b:
+        anon, body = connack(b.port, "anon-open")
+        assert body == b"\x00\x00"
+        anon.send(subscribe_packet(1, [("bob/x", 0)]))
+        assert anon.recv_packet() == (0x90, b"\x00\x01\x00")
+        assert connack(second, "anon")[1] == b"\x00\x05"
+        alice, body = connack(second, "al", username="alice", password="a")
+        assert body == b"\x00\x00"
+        alice.send(subscribe_packet(1, [("alice/x", 0), ("bob/x", 0)]))
+        assert alice.recv_packet() == (0x90, b"\x00\x01\x00\x80")

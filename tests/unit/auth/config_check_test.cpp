@@ -2,8 +2,10 @@
 #include "auth/config_check.hpp"
 
 #include <gtest/gtest.h>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <cstdlib>
 
 #include <algorithm>
 
@@ -84,9 +86,24 @@ TEST_F(ConfigCheck, NetworkListenerWithoutTlsIsAWarning) {
 }
 
 TEST_F(ConfigCheck, NetworkListenerWithTlsIsFine) {
-    std::string key = dir_.write("server.key", "-----BEGIN PRIVATE KEY-----\n", 0600);
-    check("listener 8883\ncertfile /etc/starling/server.crt\nkeyfile " + key + "\n");
+    // A real certificate, valid for ten years, made with the openssl CLI.
+    std::string key = dir_.write("server.key", "", 0600);
+    std::string crt = dir_.write("server.crt", "", 0644);
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=t "
+        "-keyout " +
+        key + " -out " + crt + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    check("listener 8883\ncertfile " + crt + "\nkeyfile " + key + "\n");
     EXPECT_TRUE(findings_.empty()) << dump();
+}
+
+TEST_F(ConfigCheck, ExpiredOrMissingCertificateIsAnError) {
+    std::string key = dir_.write("server.key", "", 0600);
+    check("listener 8883\ncertfile /nonexistent/server.crt\nkeyfile " + key + "\n");
+    ASSERT_EQ(findings_.size(), 1u) << dump();
+    EXPECT_EQ(findings_[0].severity, Severity::kError);
+    EXPECT_NE(findings_[0].message.find("cannot be read"), std::string::npos);
 }
 
 TEST_F(ConfigCheck, TlsKeyReadableByOthersIsAnErrorOncePerFile) {

@@ -57,8 +57,8 @@ TEST(Scram, UnknownUserLooksTheSameUntilTheEnd) {
 }
 
 TEST(Scram, MalformedMessagesFail) {
-    for (const char* bad : {"p=tls-unique,,n=user,r=abc", "n,a=admin,n=user,r=abc", "n,,r=abc", "n,,n=user", "",
-                            "n,,n=us=er,r=a"}) {
+    for (const char* bad :
+         {"p=tls-unique,,n=user,r=abc", "n,a=admin,n=user,r=abc", "n,,r=abc", "n,,n=user", "", "n,,n=us=er,r=a"}) {
         ScramServer s(rfcUser(), "x");
         EXPECT_EQ(s.clientFirst(bad).status, ScramServer::Step::kFailure) << bad;
     }

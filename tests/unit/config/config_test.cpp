@@ -155,9 +155,23 @@ TEST(NotSupportedYetValues, WebsocketsProtocol) {
     EXPECT_EQ(errorOf("listener 8080\nprotocol websockets\n"), "t.conf:2: 'protocol websockets' is not supported yet");
 }
 
-TEST(NotSupportedYetValues, PerListenerSettingsTrue) {
-    EXPECT_EQ(errorOf("per_listener_settings true\n"), "t.conf:1: 'per_listener_settings true' is not supported yet");
-    EXPECT_NO_THROW(parse("per_listener_settings false\n"));
+TEST(PerListenerSettings, AuthenticationSettingsGoToTheirListener) {
+    auto c = parse(
+        "per_listener_settings true\npassword_file /global\nlistener 1883\nallow_anonymous true\n"
+        "listener 8883\npassword_file /pw2\nacl_file /acl2\nallow_anonymous false\n");
+    EXPECT_TRUE(c.per_listener_settings);
+    EXPECT_EQ(c.password_file, "/global");
+    ASSERT_EQ(c.listeners.size(), 2u);
+    EXPECT_EQ(c.listeners[0].allow_anonymous, true);
+    EXPECT_FALSE(c.listeners[0].password_file);
+    EXPECT_EQ(c.listeners[1].password_file, "/pw2");
+    EXPECT_EQ(c.listeners[1].acl_file, "/acl2");
+    EXPECT_EQ(c.listeners[1].allow_anonymous, false);
+    // Without it, the same lines are global (and a second password_file is an error).
+    EXPECT_EQ(parse("listener 1883\nallow_anonymous true\n").allow_anonymous, true);
+    EXPECT_EQ(errorOf("listener 1883\nper_listener_settings true\n"),
+              "t.conf:2: 'per_listener_settings' must come before the first 'listener'");
+    EXPECT_EQ(errorOf("per_listener_settings true\nlistener 1\nacl_file /a\nacl_file /b\n").rfind("t.conf:4:", 0), 0u);
 }
 
 TEST(NotSupportedYetValues, UnixSocketListener) {
