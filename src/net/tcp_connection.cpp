@@ -12,6 +12,8 @@ namespace starling::net {
 
 namespace {
 constexpr size_t kReadChunk = 64 * 1024;
+// An idle connection keeps a small input buffer; a busy one grows it (doubling) up to kReadChunk and more.
+constexpr size_t kInitialInput = 2048;
 // Payloads up to this size are copied into the packet buffer; larger ones are written from the Message.
 constexpr size_t kCopyTailBelow = 2048;
 
@@ -44,7 +46,7 @@ void TcpConnection::start(std::vector<uint8_t> initial) {
     worker_.shard().onOpened(*this);
     in_ = std::move(initial);
     in_end_ = in_.size();
-    if (in_.size() < kReadChunk) in_.resize(kReadChunk);
+    if (in_.size() < kInitialInput) in_.resize(kInitialInput);
     if (in_end_ > 0) {
         processInput();
         worker_.endTurn();
@@ -61,10 +63,12 @@ void TcpConnection::readMore() {
         in_end_ -= in_begin_;
         in_begin_ = 0;
     }
-    if (in_.size() - in_end_ < kReadChunk / 2) in_.resize(std::max(in_.size() * 2, in_end_ + kReadChunk));
+    // Grow when the last read filled the buffer (a busy publisher) or a partial packet fills it.
+    if ((last_read_full_ && in_.size() < kReadChunk) || in_end_ == in_.size())
+        in_.resize(in_.size() < kReadChunk ? in_.size() * 2 : in_.size() + kReadChunk);
     reading_ = true;
     if (tls_) {
-        if (cipher_in_.empty()) cipher_in_.resize(kReadChunk / 2);
+        if (cipher_in_.empty()) cipher_in_.resize(17 * 1024);  // one TLS record
         socket_.async_read_some(
             boost::asio::buffer(cipher_in_),
             [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onRead(ec, n); });
@@ -91,6 +95,7 @@ void TcpConnection::onRead(const boost::system::error_code& ec, size_t n) {
             return;
         }
     } else {
+        last_read_full_ = in_end_ + n == in_.size();
         in_end_ += n;
     }
     processInput();

@@ -74,6 +74,7 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     std::vector<uint8_t> in_;
     size_t in_begin_ = 0, in_end_ = 0;
     bool reading_ = false;
+    bool last_read_full_ = false;
 
     std::deque<Chunk> pending_;  // queued, not yet handed to the socket
     std::deque<Chunk> writing_;  // handed to async_write

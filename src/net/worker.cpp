@@ -35,7 +35,8 @@ void Worker::endTurn() {
 void Worker::scheduleTick() {
     tick_.expires_after(std::chrono::milliseconds(500));
     tick_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec) return;
+        // A tick that had already fired when stop() ran must not arm another one (the loop would never end).
+        if (ec || stopping_) return;
         auto now =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count();
@@ -52,6 +53,7 @@ void Worker::start() {
 
 void Worker::stop() {
     boost::asio::post(io_, [this] {
+        stopping_ = true;
         tick_.cancel();
         shard_.shutdown();
         endTurn();

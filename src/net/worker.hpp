@@ -42,6 +42,7 @@ class Worker {
     boost::asio::io_context io_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
     boost::asio::steady_timer tick_;
+    bool stopping_ = false;  // set on the worker thread by stop()
     broker::Broker& broker_;
     broker::Shard& shard_;
     unsigned index_;

@@ -12,7 +12,7 @@ namespace starling::protocol::detail {
 // Reserves room for the whole packet and appends its fixed header.
 inline void putFixedHeader(Bytes& out, uint8_t first_byte, size_t remaining) {
     const auto len = static_cast<uint32_t>(remaining);
-    out.reserve(out.size() + 1 + varintSize(len) + remaining);
+    reserveMore(out, 1 + varintSize(len) + remaining);
     out.push_back(first_byte);
     appendVarint(out, len);
 }

@@ -402,7 +402,7 @@ void encodePropertyList(Bytes& out, const Properties& p) {
 
 void encodeProperties(Bytes& out, const Properties& p) {
     size_t n = propertiesSize(p);
-    out.reserve(out.size() + varintSize(static_cast<uint32_t>(n)) + n);
+    reserveMore(out, varintSize(static_cast<uint32_t>(n)) + n);
     appendVarint(out, static_cast<uint32_t>(n));
     encodePropertyList(out, p);
 }

@@ -77,7 +77,7 @@ void encodePublish(Bytes& out, const Publish& p, ProtocolVersion v) {
     const size_t head = 1 + varintSize(static_cast<uint32_t>(remaining)) + variableHeaderSize(p) +
                         (v5 ? varintSize(static_cast<uint32_t>(props)) : 0);
     const size_t start = out.size();
-    out.reserve(start + head + props + p.payload.size());
+    reserveMore(out, head + props + p.payload.size());
     out.resize(start + head);
     writeHead(out.data() + start, p, v5, props, remaining);
     if (props) encodePropertyList(out, p.properties);

@@ -85,4 +85,11 @@ inline void putString(Bytes& out, std::string_view s) {
     putBytes(out, s);
 }
 
+// Makes room for `extra` more bytes, growing geometrically: encoders append packet after packet to one
+// buffer, and reserving exactly each time would copy the whole buffer on every packet.
+inline void reserveMore(Bytes& out, size_t extra) {
+    size_t need = out.size() + extra;
+    if (need > out.capacity()) out.reserve(need > 2 * out.capacity() ? need : 2 * out.capacity());
+}
+
 }  // namespace starling::protocol
