@@ -47,6 +47,8 @@ StatsSnapshot Broker::stats() const {
 }
 
 bool Broker::overloaded() const {
+    // Deliveries pile up in socket buffers faster than clients read them: read publishers more slowly.
+    if (output_queued.load(std::memory_order_relaxed) > kOutputHigh) return true;
     for (auto& shard : shards_) {
         if (shard->backlog() > Shard::kBacklogHigh) return true;
     }

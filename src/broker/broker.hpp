@@ -45,6 +45,9 @@ class Broker {
     unsigned ownerOf(std::string_view client_id) const;
 
     std::atomic<int64_t> connections{0};  // open sockets
+    // Bytes queued for client sockets and not yet written, over all connections (transport-maintained).
+    std::atomic<int64_t> output_queued{0};
+    static constexpr int64_t kOutputHigh = 64ll << 20;
     std::atomic<uint64_t> next_link_id{1};
     uint64_t start_time_ms() const { return start_ms_; }
     bool allowAnonymous() const;

@@ -239,8 +239,17 @@ void TcpConnection::flushSoon() {
     worker_.markDirty(shared_from_this());
 }
 
+void TcpConnection::reportOutput() {
+    auto now = static_cast<int64_t>(pendingOutputBytes());
+    if (now != reported_output_) {
+        worker_.broker().output_queued.fetch_add(now - reported_output_, std::memory_order_relaxed);
+        reported_output_ = now;
+    }
+}
+
 void TcpConnection::writeNow() {
     dirty_ = false;
+    reportOutput();
     if (write_in_progress_ || finished_ || migrated_) return;
     if (pending_.empty() && !(tls_ && tls_->hasOutput())) {
         if (closing_) shutdownSocket();
@@ -296,6 +305,7 @@ void TcpConnection::writeNow() {
 void TcpConnection::onWritten(const boost::system::error_code& ec, size_t n) {
     write_in_progress_ = false;
     writing_bytes_ = 0;
+    reportOutput();
     if (migrate_to_) {
         if (ec) return shutdownSocket();
         return migrate(*migrate_to_);
@@ -340,6 +350,10 @@ void TcpConnection::shutdownSocket() {
 }
 
 void TcpConnection::finish() {
+    pending_.clear();
+    writing_.clear();
+    writing_bytes_ = sealed_bytes_ = 0;
+    reportOutput();
     worker_.shard().onClosed(*this);
     worker_.endTurn();
     worker_.connectionClosed();

@@ -60,6 +60,8 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     void finish();
     void shutdownSocket();
     void migrate(unsigned target);
+    // Keeps the broker's count of queued output bytes up to date with this connection's.
+    void reportOutput();
     static std::string identityOf(const TlsSession& t);
     // TLS: ciphertext read from the socket becomes plaintext input; false when the connection must end.
     bool decrypt(size_t n);
@@ -80,7 +82,9 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     std::deque<Chunk> writing_;  // handed to async_write
     std::vector<protocol::Bytes> spare_;
     uint64_t writing_bytes_ = 0;  // handed to the socket, not yet written
-    uint64_t sealed_bytes_ = 0;   // in pending_ chunks before the last (the last one still grows)
+    uint64_t sealed_bytes_ = 0;
+    int64_t reported_output_ = 0;  // this connection's share of Broker::output_queued   // in pending_ chunks before
+                                   // the last (the last one still grows)
     bool write_in_progress_ = false;
     bool dirty_ = false;
     bool closing_ = false;
