@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "broker/shard.hpp"
+#include "store/store.hpp"
 
 namespace starling::broker {
 
@@ -22,6 +23,12 @@ Broker::Broker(const config::Config& config, unsigned workers) : config_(config)
 }
 
 Broker::~Broker() = default;
+
+void Broker::setStore(std::unique_ptr<store::Store> s) {
+    store_ = std::move(s);
+    for (auto& shard : shards_)
+        shard->attachStore(store_.get());
+}
 
 unsigned Broker::ownerOf(std::string_view client_id) const {
     // FNV-1a: stable across runs, so a persisted session is found on the same worker after a restart.

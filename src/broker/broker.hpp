@@ -16,6 +16,11 @@ namespace starling::broker {
 
 class Shard;
 class Security;
+}  // namespace starling::broker
+namespace starling::store {
+class Store;
+}  // namespace starling::store
+namespace starling::broker {
 
 // Implemented by the transport layer: runs a function on a worker's event loop.
 class WorkerPoster {
@@ -45,6 +50,11 @@ class Broker {
     unsigned ownerOf(std::string_view client_id) const;
 
     std::atomic<int64_t> connections{0};  // open sockets
+    // Persistence: null when off. Set before the workers start.
+    void setStore(std::unique_ptr<store::Store> s);
+    store::Store* store() const { return store_.get(); }
+    std::atomic<uint64_t> next_message_id{1};
+
     // Bytes queued for client sockets and not yet written, over all connections (transport-maintained).
     std::atomic<int64_t> output_queued{0};
     static constexpr int64_t kOutputHigh = 64ll << 20;
@@ -72,6 +82,7 @@ class Broker {
     WorkerPoster* poster_ = nullptr;
     uint64_t start_ms_;
     std::atomic<std::shared_ptr<const Security>> security_;
+    std::unique_ptr<store::Store> store_;
     std::atomic<uint64_t> security_generation_{0};
 };
 

@@ -15,10 +15,14 @@ using protocol::ProtocolVersion;
 using protocol::QoS;
 
 bool Shard::publish(const MessagePtr& m) {
-    if (m->retain()) broker_.retained().set(m);
+    if (m->retain()) {
+        broker_.retained().set(m);
+        if (!m->topic().starts_with("$SYS/")) storeRetained(*m);
+    }
     uint64_t workers = 0;
     routes_.match(m->topic(), [&](uint64_t& mask) { workers |= mask; });
     bool matched = workers != 0;
+    storePublish(*m, workers);  // before any delivery: each target worker deletes its marker with its records
     shared_routes_.match(m->topic(), [&](std::vector<SharedRoute>& groups) {
         for (auto& g : groups) {
             matched = true;
@@ -189,6 +193,7 @@ void Shard::deliverLocal(const MessagePtr& m) {
         // [MQTT-3.3.1-9] the retain flag is cleared on normal forwarding, unless v5 Retain As Published.
         deliver(*s, m, std::min(m->qos(), s->match_qos), s->match_retain_as_published && m->retain(), s->match_ids);
     }
+    storeRouted(*m);
 }
 
 size_t Shard::inflightWindow(const Session& s) const {
@@ -247,6 +252,7 @@ void Shard::deliver(Session& s, const MessagePtr& m, QoS qos, bool retain, const
     uint16_t id = s.nextPacketId();
     s.inflight.push_back(
         OutgoingInflight{id, m, qos, retain, false, ids, delivering_shared_ ? *delivering_shared_ : std::string()});
+    storeInflight(s, s.inflight.back(), true);
     stats_.inflight_messages.add();
     sendPublish(s, m, qos, retain, id, false, ids);
 }
@@ -259,6 +265,7 @@ void Shard::enqueue(Session& s, const MessagePtr& m, QoS qos, bool retain, const
         return;
     }
     s.queue.push_back(QueuedDelivery{m, qos, retain, ids, delivering_shared_ ? *delivering_shared_ : std::string()});
+    storeQueued(s, s.queue.back());
     s.queued_bytes += m->size();
     stats_.queued_messages.add();
 }
@@ -275,11 +282,13 @@ void Shard::drainQueue(Session& s) {
             if (!now) now = systemNowMs();
             if (d.message->expired(now)) {
                 stats_.dropped_expired.add();
+                unstoreQueued(s, d, true);
                 continue;
             }
         }
         if (s.link->version == ProtocolVersion::kV5 && !fitsClient(*s.link, *d.message, d.qos, d.subscription_ids)) {
             stats_.dropped_too_large.add();  // [MQTT-3.1.2-25]
+            unstoreQueued(s, d, true);
             continue;
         }
         if (d.qos == QoS::kAtMostOnce) {
@@ -288,8 +297,11 @@ void Shard::drainQueue(Session& s) {
         }
         uint16_t id = s.nextPacketId();
         sendPublish(s, d.message, d.qos, d.retain, id, false, d.subscription_ids);
+        const bool stored = d.seq != 0;
+        unstoreQueued(s, d, false);  // its reference to the message moves to the in-flight record
         s.inflight.push_back(OutgoingInflight{id, std::move(d.message), d.qos, d.retain, false,
                                               std::move(d.subscription_ids), std::move(d.shared)});
+        storeInflight(s, s.inflight.back(), !stored);
         stats_.inflight_messages.add();
     }
 }

@@ -259,6 +259,7 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         }
         session->will = std::move(w);
     }
+    storeSession(*session);
     link.session = session;
     link.connected = true;
     link.keep_alive = c.keep_alive;

@@ -74,6 +74,7 @@ void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
                               "receive maximum exceeded");
         }
         s.incoming_qos2.insert(p.packet_id);
+        storeIncoming(s, p.packet_id, true);  // committed before the PUBREC goes out
     }
 
     auto refusal = protocol::ReasonCode::kSuccess;
@@ -131,7 +132,10 @@ void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
         sendAck(link, PacketType::kPuback, p.packet_id, rc);
         stats_.messages_sent.add();
     } else if (p.qos == QoS::kExactlyOnce) {
-        if (static_cast<uint8_t>(rc) >= 0x80) s.incoming_qos2.erase(p.packet_id);
+        if (static_cast<uint8_t>(rc) >= 0x80) {
+            s.incoming_qos2.erase(p.packet_id);
+            storeIncoming(s, p.packet_id, false);
+        }
         sendAck(link, PacketType::kPubrec, p.packet_id, rc);
         stats_.messages_sent.add();
     }
@@ -149,6 +153,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
         case PacketType::kPuback: {
             auto it = find(a.packet_id);
             if (it != s.inflight.end() && it->qos == QoS::kAtLeastOnce) {
+                unstoreInflight(s, *it);
                 s.inflight.erase(it);
                 stats_.inflight_messages.sub();
                 drainQueue(s);
@@ -160,12 +165,15 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
             if (it != s.inflight.end() && it->qos == QoS::kExactlyOnce) {
                 // [MQTT-4.3.3-4] the message may be dropped now; only the packet id stays in flight.
                 it->released = true;
+                if (it->seq && it->message) releaseDurable(*it->message);
                 it->message.reset();
+                storeInflight(s, *it, false);  // now only the packet id, for the PUBREL
             }
             bool known = it != s.inflight.end();
             if (link.version == ProtocolVersion::kV5 && static_cast<uint8_t>(a.reason) >= 0x80) {
                 // A failed PUBREC ends the exchange [MQTT-4.3.3].
                 if (known) {
+                    unstoreInflight(s, *it);
                     s.inflight.erase(it);
                     stats_.inflight_messages.sub();
                     drainQueue(s);
@@ -181,6 +189,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
         case PacketType::kPubcomp: {
             auto it = find(a.packet_id);
             if (it != s.inflight.end() && it->qos == QoS::kExactlyOnce) {
+                unstoreInflight(s, *it);
                 s.inflight.erase(it);
                 stats_.inflight_messages.sub();
                 drainQueue(s);
@@ -189,6 +198,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
         }
         case PacketType::kPubrel: {
             bool known = s.incoming_qos2.erase(a.packet_id) > 0;
+            if (known) storeIncoming(s, a.packet_id, false);
             sendAck(link, PacketType::kPubcomp, a.packet_id,
                     known || link.version != ProtocolVersion::kV5 ? protocol::ReasonCode::kSuccess
                                                                   : protocol::ReasonCode::kPacketIdentifierNotFound);

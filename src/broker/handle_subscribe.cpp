@@ -99,6 +99,7 @@ std::pair<std::string_view, std::string_view> splitShared(std::string_view filte
 
 bool Shard::addSubscription(Session& s, std::string_view filter, const SubscriptionEntry& e) {
     s.subscriptions.insert_or_assign(std::string(filter), e);
+    storeSubscription(s, filter, &e);
     if (auto [group, real] = splitShared(filter); !group.empty()) {
         auto& groups = shared_.at(real);
         SharedGroup* g = nullptr;
@@ -134,6 +135,7 @@ void Shard::removeSubscription(Session& s, std::string_view filter) {
     auto it = s.subscriptions.find(std::string(filter));
     if (it == s.subscriptions.end()) return;
     s.subscriptions.erase(it);
+    storeSubscription(s, filter, nullptr);
     if (auto [group, real] = splitShared(filter); !group.empty()) {
         auto* groups = shared_.find(real);
         if (!groups) return;

@@ -2,6 +2,7 @@
 // One application message as published: immutable once created and shared by reference by every
 // delivery, queue and retained slot on every worker (zero-copy fan-out). Topic, forwardable v5
 // properties and payload live in a single allocation after the header.
+#include <atomic>
 #include <cstdint>
 #include <string_view>
 
@@ -42,6 +43,16 @@ class Message final : public RefCounted {
     // Bytes this message holds (for queue and retained accounting).
     size_t size() const { return topic_size_ + props_size_ + payload_size_; }
 
+    // Persistence bookkeeping (src/broker/persistence.cpp), the only mutable part: the id of the stored body
+    // and how many stored records (queued and in-flight deliveries, pending routes) refer to it. Guarded by a
+    // spin lock held for a few instructions, only for QoS 1/2 messages when persistence is on.
+    struct Durable {
+        std::atomic_flag lock = ATOMIC_FLAG_INIT;
+        uint64_t id = 0;
+        uint32_t refs = 0;
+    };
+    Durable& durable() const { return durable_; }
+
   private:
     Message() = default;
     const char* data() const { return reinterpret_cast<const char*>(this + 1); }
@@ -53,6 +64,7 @@ class Message final : public RefCounted {
     uint32_t props_size_ = 0;
     protocol::QoS qos_ = protocol::QoS::kAtMostOnce;
     bool retain_ = false;
+    mutable Durable durable_;
 };
 
 }  // namespace starling::broker

@@ -41,6 +41,7 @@ struct OutgoingInflight {
     bool released = false;                   // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
     std::vector<uint32_t> subscription_ids;  // v5, of every matching subscription [MQTT-3.3.4-3]
     std::string shared;                      // "$share/GROUP/FILTER" when sent through a shared subscription
+    uint64_t seq = 0;                        // its record in the store (0: not stored)
 };
 
 struct QueuedDelivery {
@@ -49,6 +50,7 @@ struct QueuedDelivery {
     bool retain = false;
     std::vector<uint32_t> subscription_ids;
     std::string shared;  // as in OutgoingInflight
+    uint64_t seq = 0;    // its record in the store (0: not stored)
 };
 
 class Session {
@@ -79,6 +81,10 @@ class Session {
 
     // Next free outgoing packet identifier, skipping ones in flight [MQTT-2.2.1-3].
     uint16_t nextPacketId();
+    // Recovery: continue after the last id in flight.
+    void setLastPacketId(uint16_t id) { next_packet_id_ = id; }
+    uint64_t next_seq = 1;        // store records of queued and in-flight deliveries, in order
+    mutable bool stored = false;  // has a session record in the store
 
     // Scratch for de-duplicating overlapping matches of one publish [MQTT-3.3.5-1].
     uint64_t match_generation = 0;

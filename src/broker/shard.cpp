@@ -172,6 +172,7 @@ void Shard::handleDisconnect(ClientLink& link, const protocol::Disconnect& d) {
         }
         s.expiry_interval = *e;
         s.persistent = *e != 0;
+        storeSession(s);
     }
     // [MQTT-3.14.4-3] a DISCONNECT discards the will; v5 reason 0x04 asks for it to be sent.
     if (d.reason == protocol::ReasonCode::kDisconnectWithWillMessage) {
@@ -217,6 +218,7 @@ void Shard::onClosed(ClientLink& link) {
     if (!s->persistent) return endSession(*s);
     if (s->expiry_interval != Session::kNeverExpires) s->expires_at_ms = now_ms + uint64_t(s->expiry_interval) * 1000;
     if (s->expires_at_ms || s->will_due_ms) offline_timed_.insert(s);
+    storeSession(*s);  // absolute expiry and will times survive a restart
 }
 
 void Shard::expireSessions(uint64_t now_ms) {
@@ -225,6 +227,7 @@ void Shard::expireSessions(uint64_t now_ms) {
         if (s->will_due_ms && now_ms >= s->will_due_ms) {
             s->will_due_ms = 0;
             publishWill(*s);
+            storeSession(*s);
         }
         if (s->expires_at_ms && now_ms >= s->expires_at_ms) ended.push_back(s);
     }
@@ -246,6 +249,7 @@ void Shard::endSession(Session& s) {
     offline_timed_.erase(&s);
     removeAllSubscriptions(s);
     redistributeShared(s);
+    storeEndSession(s);
     stats_.queued_messages.sub(s.queue.size());
     stats_.inflight_messages.sub(s.inflight.size());
     stats_.clients_total.sub();
@@ -322,6 +326,7 @@ void Shard::tick(uint64_t now_ms) {
 }
 
 void Shard::flush() {
+    commitStore(systemNowMs());
     while (outbox_mask_) {
         unsigned w = static_cast<unsigned>(__builtin_ctzll(outbox_mask_));
         outbox_mask_ &= outbox_mask_ - 1;

@@ -20,6 +20,7 @@
 #include "broker/stats.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/packet.hpp"
+#include "store/store.hpp"
 
 namespace starling::broker {
 
@@ -84,6 +85,14 @@ class Shard {
     int64_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
     static constexpr int64_t kBacklogHigh = 100'000;
 
+    // Persistence (persistence.cpp): the store this worker writes to; null when persistence is off.
+    void attachStore(store::Store* s) { store_ = s; }
+    // Recovery, before the workers start.
+    void restoreSession(std::unique_ptr<Session> s, std::vector<std::pair<std::string, SubscriptionEntry>> subs);
+    void restoreRoute(const MessagePtr& m);
+    // Commits this turn's store batch (the acknowledgements written after it rely on it).
+    void commitStore(uint64_t now_ms);
+
     // This worker's view of the broker's authentication and ACLs (refreshed when a reload swapped them).
     const Security& security();
 
@@ -141,6 +150,21 @@ class Shard {
     void routeChanged(std::string_view filter, bool add);
     void applyRoute(const std::string& filter, unsigned worker, bool add);
 
+    // Store records (no-ops without a store or for sessions that are not persistent).
+    uint64_t retainDurable(const Message& m);
+    void releaseDurable(const Message& m);
+    void storeSession(const Session& s);
+    void storeSubscription(const Session& s, std::string_view filter, const SubscriptionEntry* e);
+    void storeQueued(Session& s, QueuedDelivery& d);
+    void unstoreQueued(Session& s, const QueuedDelivery& d, bool release);
+    void storeInflight(Session& s, OutgoingInflight& e, bool new_ref);
+    void unstoreInflight(Session& s, const OutgoingInflight& e);
+    void storeIncoming(const Session& s, uint16_t packet_id, bool add);
+    void storeEndSession(Session& s);
+    void storeRetained(const Message& m);
+    void storePublish(const Message& m, uint64_t workers);
+    void storeRouted(const Message& m);
+
     void publishWill(Session& s);
     void endSession(Session& s);
     // Offline sessions with a finite expiry or a delayed will: wills due and sessions expired.
@@ -164,6 +188,9 @@ class Shard {
     FilterTrie<std::vector<SharedGroup>> shared_;         // local members of shared groups, by filter
     FilterTrie<std::vector<SharedRoute>> shared_routes_;  // replica: groups by filter, workers with members
     const std::string* delivering_shared_ = nullptr;
+    store::Store* store_ = nullptr;
+    store::Batch batch_;
+    uint64_t last_sync_ms_ = 0;
     std::shared_ptr<const Security> security_;
     uint64_t security_generation_ = ~0ull;
     // Failed logins per client address (without port), for slowing down password guessing.
@@ -190,5 +217,8 @@ class Shard {
     StatsSnapshot last_sys_stats_;
     double load_[3][4] = {};  // msgs recv, msgs sent, bytes recv, bytes sent x 1/5/15 min
 };
+
+// Loads what the store holds into the shards (before the workers start).
+void recoverFromStore(Broker& broker);
 
 }  // namespace starling::broker

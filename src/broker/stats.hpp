@@ -22,6 +22,7 @@ struct ShardStats {
     Counter dropped_too_large;  // above a v5 client's Maximum Packet Size
     Counter dropped_acl;        // publishes refused and deliveries withheld by the ACL
     Counter auth_failures;      // refused logins
+    Counter store_errors;       // failed store writes
     Counter subscriptions;      // gauge
     Counter queued_messages;    // gauge, offline + window-full queues
     Counter inflight_messages;  // gauge

@@ -77,6 +77,7 @@ class Client::Impl {
     uint16_t keep_alive_ = 0;
     Timer keepalive_timer_;
     Clock::time_point last_sent_{};
+    Clock::time_point connect_sent_{};
     Clock::time_point ping_sent_{};
     bool ping_outstanding_ = false;
 
@@ -182,6 +183,7 @@ void Client::Impl::onTransportConnected() {
     if (debugging()) log("Client %s sending CONNECT", client_id_.c_str());
     state_ = State::kWaitConnack;
     rbegin_ = rend_ = 0;
+    connect_sent_ = Clock::now();
     startWrite();
     startRead();
 }
@@ -276,7 +278,7 @@ void Client::Impl::handleFrame(const Frame& f) {
 void Client::Impl::handleConnack(const Connack& c) {
     if (state_ != State::kWaitConnack) return fail("Protocol error.");
     if (debugging()) log("Client %s received CONNACK (%d)", client_id_.c_str(), c.code);
-    ConnackInfo info{c.code, c.session_present, &c.properties};
+    ConnackInfo info{c.code, c.session_present, &c.properties, connect_sent_};
     if (c.code != 0) {
         // Refused: report, then close without reconnecting [MQTT-3.2.2-5].
         user_disconnect_ = true;

@@ -3,6 +3,7 @@
 // reconnect, keep-alive, will, clean or persistent sessions, v5 properties, optional automatic reconnect.
 // Bound to one EventLoop: every call and every callback happens on that loop's thread; not thread-safe.
 // Outgoing packets are encoded into one buffer that is written in large batches while a write is in flight.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +24,8 @@ struct ConnackInfo {
     uint8_t code = 0;  // CONNACK return code (3.1.x) or reason code (v5)
     bool session_present = false;
     const protocol::Properties* properties = nullptr;  // v5; valid during the callback
+    // When this connection's CONNECT was handed to the transport (connect latency = now - connect_sent).
+    std::chrono::steady_clock::time_point connect_sent{};
 };
 
 struct DisconnectInfo {

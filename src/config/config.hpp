@@ -100,6 +100,11 @@ struct Config {
 
     // Authentication and authorisation, global as with Mosquitto's per_listener_settings false. Paths as
     // written: relative ones are relative to the working directory, as in Mosquitto.
+    // Persistence: sessions, queues, in-flight messages and retained messages on an embedded store.
+    bool persistence = false;
+    std::string persistence_location = "starling-data";  // a directory
+    std::string persistence_sync = "interval";           // none | interval | always
+    uint32_t persistence_sync_interval_ms = 100;
     bool per_listener_settings = false;  // password_file, acl_file, allow_anonymous per listener
     std::string password_file;           // empty: none
     std::string acl_file;                // empty: none (every authenticated client may do anything)

@@ -42,8 +42,7 @@ const std::set<std::string_view, std::less<>> kNotSupportedYet = {
     // TLS
     "dhparamfile", "tls_engine", "tls_engine_kpass_sha1", "tls_keyform",
     // persistence
-    "persistence", "retained_persistence", "persistence_location", "persistence_file", "autosave_interval",
-    "autosave_on_changes", "persistent_client_expiration",
+    "retained_persistence", "persistent_client_expiration",
     // bridges (with the bridge_* and remote_* prefixes below)
     "connection", "address", "addresses", "topic", "cleansession", "local_cleansession", "start_type",
     "try_private", "notifications", "notifications_local_only", "notification_topic", "keepalive_interval",
@@ -195,6 +194,13 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"ciphers_tls1.3", &Parser::tlsOption},
         {"psk_hint", &Parser::tlsOption},
         {"psk_file", &Parser::pskFile},
+        {"persistence", &Parser::persistence},
+        {"persistence_location", &Parser::persistence},
+        {"persistence_file", &Parser::persistence},
+        {"persistence_sync", &Parser::persistence},
+        {"persistence_sync_interval", &Parser::persistence},
+        {"autosave_interval", &Parser::persistence},
+        {"autosave_on_changes", &Parser::persistence},
     };
     auto it = kHandlers.find(line.directive);
     if (it == kHandlers.end()) {
@@ -289,6 +295,28 @@ void Parser::tlsOption(const Line& line, Scope& scope) {
     if (d == "ciphers") t.ciphers = value;
     if (d == "ciphers_tls1.3") t.ciphers_tls13 = value;
     if (d == "psk_hint") t.psk_hint = value;
+}
+
+// Mosquitto's persistence directives and ours. Mosquitto snapshots memory to persistence_file every
+// autosave_interval; Starling stores every change as it happens, so those two are accepted and ignored.
+void Parser::persistence(const Line& line, Scope&) {
+    const std::string_view d = line.directive;
+    if (d == "persistence") {
+        cfg_.persistence = parseBool(single(line), d);
+    } else if (d == "persistence_location") {
+        cfg_.persistence_location = text(line);
+    } else if (d == "persistence_sync") {
+        std::string v(single(line));
+        if (v != "none" && v != "interval" && v != "always")
+            fail(line, "'persistence_sync' must be none, interval or always, got " + inQuotes(v));
+        cfg_.persistence_sync = v;
+    } else if (d == "persistence_sync_interval") {
+        cfg_.persistence_sync_interval_ms =
+            static_cast<uint32_t>(parseUnsigned(single(line), 3'600'000, "persistence_sync_interval"));
+        if (cfg_.persistence_sync_interval_ms == 0) fail(line, "'persistence_sync_interval' must be at least 1 ms");
+    } else {
+        warn(line, inQuotes(d) + " is ignored: Starling stores every change as it happens (see persistence_sync)");
+    }
 }
 
 void Parser::pskFile(const Line& line, Scope&) {

@@ -50,6 +50,7 @@ class Parser {
     void port(const Line& line, Scope& scope);
     void tlsOption(const Line& line, Scope& scope);
     void pskFile(const Line& line, Scope& scope);
+    void persistence(const Line& line, Scope& scope);
     void bindAddress(const Line& line, Scope& scope);
     void protocol(const Line& line, Scope& scope);
     void maxConnections(const Line& line, Scope& scope);

@@ -19,6 +19,7 @@
 #include "net/tcp_connection.hpp"
 #include "net/tls.hpp"
 #include "net/worker.hpp"
+#include "store/store.hpp"
 
 namespace starling::net {
 
@@ -203,6 +204,19 @@ Server::~Server() {
 void Server::start() {
     auto& cfg = impl_->cfg;
     impl_->broker.setSecurity(std::make_shared<const broker::Security>(cfg, impl_->broker.allowAnonymous()));
+    if (cfg.persistence) {
+        auto sync = cfg.persistence_sync == "always" ? store::Sync::kAlways
+                    : cfg.persistence_sync == "none" ? store::Sync::kNone
+                                                     : store::Sync::kInterval;
+        std::string notice;
+        auto st = store::Store::open(cfg.persistence_location, sync, notice);
+        // A damaged store never blocks start-up, but an operator must see it.
+        if (!notice.empty()) spdlog::error("Persistence: {}.", notice);
+        if (!st) throw std::runtime_error("cannot open the store in " + cfg.persistence_location);
+        spdlog::info("Persistence: store in {} (persistence_sync {}).", cfg.persistence_location, cfg.persistence_sync);
+        impl_->broker.setStore(std::move(st));
+        broker::recoverFromStore(impl_->broker);
+    }
     std::vector<config::Listener> listeners = cfg.listeners;
     if (listeners.empty()) {
         // No listener configured: local only, like Mosquitto 2.

@@ -32,8 +32,8 @@ class Broker:
     """A starling process with a generated config: `listener PORT 127.0.0.1`, `allow_anonymous true`
     and `extra` lines."""
 
-    def __init__(self, extra="", workers=None, listener=True, anonymous=True, head=""):
-        self.port = free_port()
+    def __init__(self, extra="", workers=None, listener=True, anonymous=True, head="", port=None):
+        self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="starling-test-")
         self.conf = os.path.join(self.dir, "starling.conf")
         lines = [head] if head else []

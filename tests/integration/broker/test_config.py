@@ -38,7 +38,7 @@ def test_unknown_directive_is_an_error_with_file_and_line():
 
 
 def test_later_directive_not_supported_yet():
-    p = conf("persistence true\n")
+    p = conf("connection bridge-to-cloud\n")
     r = run(["-c", p])
     assert r.returncode == 1 and "not supported yet" in r.stderr
 

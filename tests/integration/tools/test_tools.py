@@ -301,19 +301,74 @@ class PasswordFiles(unittest.TestCase):
                 self.assertEqual((ours.returncode, ours.stderr), (theirs.returncode, theirs.stderr))
 
 
+def bench(port, *args, timeout=60):
+    r = run([tool("starling_bench"), *args[:1], "-h", "127.0.0.1", "-p", str(port), *args[1:]], timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError(r.stderr.decode())
+    return json.loads(r.stdout.decode().strip().splitlines()[-1])
+
+
 @unittest.skipUnless(os.path.exists(tool("starling_bench")), "starling_bench not built")
 class Bench(BrokerTest):
     def test_counts_every_message_once(self):
         for scenario, qos in [("pairs", "1"), ("fanin", "2"), ("fanout", "0")]:
             with self.subTest(scenario=scenario, qos=qos):
-                r = run([tool("starling_bench"), scenario, "-h", "127.0.0.1", "-p", str(self.broker.port),
-                         "-q", qos, "--rate", "2000", "--duration", "2", "--warmup", "0", "-n", "2"], timeout=60)
-                self.assertEqual(r.returncode, 0, r.stderr)
-                summary = json.loads(r.stdout.decode().strip().splitlines()[-1])
+                summary = bench(self.broker.port, scenario, "-q", qos, "--rate", "2000", "--duration", "2",
+                                "--warmup", "0", "-n", "2")
                 self.assertGreater(summary["received"], 0)
                 self.assertEqual(summary["lost"], 0)
                 self.assertEqual(summary["duplicates"], 0)
                 self.assertEqual(summary["out_of_order"], 0)
+                if qos == "0":
+                    self.assertIsNone(summary["lost_acked"])
+                    self.assertIsNone(summary["unacked"])
+                else:
+                    self.assertEqual(summary["lost_acked"], 0)
+                    self.assertEqual(summary["unacked"], 0)
+                    self.assertEqual(summary["rejected"], 0)
+
+    def test_fractional_duration_measures_the_publishing_window(self):
+        # Publishing stops at 1.5 s (not 2 s); the window is 0.5 s .. 1.5 s and `rate` counts what arrived in it.
+        s = bench(self.broker.port, "pairs", "-q", "1", "--rate", "2000", "--duration", "1.5", "--warmup", "0.5",
+                  "-n", "2")
+        self.assertAlmostEqual(s["window_secs"], 1.0, delta=0.05)
+        self.assertLessEqual(s["sent"], 2000 + 10)  # 2000 msg/s from ~0.5 s (after the settle) to 1.5 s
+        self.assertGreater(s["sent"], 1500)
+        self.assertLessEqual(s["window_received"] + s["drained"], s["received"])
+        self.assertAlmostEqual(s["rate"], s["window_received"] / s["window_secs"], delta=2)
+        self.assertGreater(s["rate"], 1000)
+        self.assertLess(s["rate"], 2200)
+        self.assertEqual(s["lost"], 0)
+
+    def test_conn_reports_connect_latency(self):
+        s = bench(self.broker.port, "conn", "-n", "20", "--duration", "1")
+        self.assertEqual(s["connected"], 20)
+        self.assertGreater(s["connect_p50_us"], 0)
+        self.assertLessEqual(s["connect_p50_us"], s["connect_p99_us"])
+        self.assertLessEqual(s["connect_p99_us"], s["connect_max_us"])
+        self.assertGreater(s["connect_secs"], 0)
+        self.assertGreater(s["connects_per_sec"], 0)
+
+
+@unittest.skipUnless(os.path.exists(tool("starling_bench")), "starling_bench not built")
+class BenchLoss(unittest.TestCase):
+    """A broker that drops acknowledged QoS 1 messages (queue of 1 for a subscriber with 1 in flight): the bench
+    must report them as lost_acked, not as backlog."""
+
+    def setUp(self):
+        self.broker = Broker("max_queued_messages 1\nmax_inflight_messages 1\n")
+
+    def tearDown(self):
+        self.broker.stop()
+
+    def test_lost_acked_counts_broker_drops(self):
+        s = bench(self.broker.port, "fanin", "-q", "1", "-n", "4", "--duration", "1.5", "--warmup", "0.5")
+        self.assertGreater(s["sent"], 0)
+        self.assertGreater(s["lost_acked"], 0)
+        self.assertLessEqual(s["lost_acked"], s["lost"])
+        # Every lost message was either acknowledged or is among the unacknowledged ones.
+        self.assertLessEqual(s["lost"], s["lost_acked"] + s["unacked"] + s["rejected"])
+        self.assertEqual(s["duplicates"], 0)
 
 
 if __name__ == "__main__":

@@ -140,8 +140,8 @@ TEST_P(NotSupportedYet, IsRefusedByName) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LaterIssues, NotSupportedYet,
-                         testing::Values("use_username_as_clientid", "persistence", "persistence_location",
-                                         "persistence_file", "autosave_interval", "autosave_on_changes",
+                         testing::Values("use_username_as_clientid",
+
                                          "persistent_client_expiration", "connection", "address", "topic",
                                          "bridge_cafile", "bridge_protocol_version", "remote_username",
                                          "remote_clientid", "cleansession", "start_type", "try_private",
@@ -611,6 +611,20 @@ TEST(Tls, InconsistentSettingsAreRefused) {
               "t.conf:1: client certificate options need TLS ('certfile' and 'keyfile')");
     EXPECT_EQ(errorOf("listener 8883\ntls_version sslv3\n"),
               "t.conf:2: 'tls_version' must be tlsv1.2 or tlsv1.3, got 'sslv3'");
+}
+
+TEST(Persistence, DirectivesAndMosquittosSnapshotsIgnored) {
+    auto c = parse(
+        "persistence true\npersistence_location /var/lib/starling\npersistence_sync always\n"
+        "persistence_sync_interval 50\nautosave_interval 1800\npersistence_file mosquitto.db\n");
+    EXPECT_TRUE(c.persistence);
+    EXPECT_EQ(c.persistence_location, "/var/lib/starling");
+    EXPECT_EQ(c.persistence_sync, "always");
+    EXPECT_EQ(c.persistence_sync_interval_ms, 50u);
+    EXPECT_EQ(c.warnings.size(), 2u);
+    EXPECT_EQ(errorOf("persistence_sync sometimes\n"),
+              "t.conf:1: 'persistence_sync' must be none, interval or always, got 'sometimes'");
+    EXPECT_FALSE(parse("").persistence);
 }
 
 }  // namespace

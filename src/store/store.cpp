@@ -1,0 +1,234 @@
+#include "store/store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace starling::store {
+
+namespace {
+
+void appendBe(std::string& out, uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+}  // namespace
+
+std::string key(Kind k, std::string_view a) {
+    std::string out(1, static_cast<char>(k));
+    out.append(a);
+    return out;
+}
+
+std::string key(Kind k, std::string_view client_id, std::string_view b) {
+    std::string out(1, static_cast<char>(k));
+    out.append(client_id);
+    out.push_back('\0');
+    out.append(b);
+    return out;
+}
+
+std::string key(Kind k, std::string_view client_id, uint64_t n) {
+    std::string out(1, static_cast<char>(k));
+    out.append(client_id);
+    out.push_back('\0');
+    appendBe(out, n, 8);
+    return out;
+}
+
+std::string key(Kind k, uint64_t n) {
+    std::string out(1, static_cast<char>(k));
+    appendBe(out, n, 8);
+    return out;
+}
+
+struct Batch::Impl {
+    rocksdb::WriteBatch wb;
+};
+
+Batch::Batch() : impl_(std::make_unique<Impl>()) {}
+Batch::~Batch() = default;
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+
+void Batch::put(std::string_view k, std::string_view v) {
+    impl_->wb.Put(rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size()));
+}
+
+void Batch::del(std::string_view k) {
+    impl_->wb.Delete(rocksdb::Slice(k.data(), k.size()));
+}
+
+void Batch::delClient(Kind k, std::string_view client_id) {
+    std::string begin = key(k, client_id, std::string_view());  // kind, id, 0
+    std::string end = begin;
+    end.back() = '\1';  // everything of this id sorts before: kind, id, 1
+    impl_->wb.DeleteRange(begin, end);
+}
+
+bool Batch::empty() const {
+    return impl_->wb.Count() == 0;
+}
+
+size_t Batch::count() const {
+    return impl_->wb.Count();
+}
+
+void Batch::clear() {
+    impl_->wb.Clear();
+}
+
+struct Store::Impl {
+    std::unique_ptr<rocksdb::DB> db;
+};
+
+std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::string& notice) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.paranoid_checks = true;
+    options.max_background_jobs = 2;
+    options.IncreaseParallelism(2);
+    options.compression = rocksdb::kNoCompression;
+    options.keep_log_file_num = 3;
+    // A torn last WAL record after a crash is expected: drop it, keep everything before.
+    options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    std::filesystem::create_directories(dir);
+    rocksdb::DB* raw = nullptr;
+    auto status = rocksdb::DB::Open(options, dir, &raw);
+    if (!status.ok()) {
+        notice = "store in " + dir + " cannot be opened (" + status.ToString() + "); ";
+        auto repaired = rocksdb::RepairDB(dir, options);
+        if (repaired.ok()) status = rocksdb::DB::Open(options, dir, &raw);
+        if (repaired.ok() && status.ok()) {
+            notice += "repaired it";
+        } else {
+            auto stamp = std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+            std::string aside = dir + ".damaged-" + stamp;
+            std::error_code ec;
+            std::filesystem::rename(dir, aside, ec);
+            std::filesystem::create_directories(dir);
+            status = rocksdb::DB::Open(options, dir, &raw);
+            notice += "moved it aside to " + aside + " and started an empty store";
+            if (!status.ok()) {
+                notice += ", which failed too: " + status.ToString();
+                return nullptr;
+            }
+        }
+    }
+    std::unique_ptr<Store> s(new Store());
+    s->impl_ = std::make_unique<Impl>();
+    s->impl_->db.reset(raw);
+    s->sync_ = sync;
+    return s;
+}
+
+Store::~Store() {
+    if (impl_ && impl_->db) {
+        impl_->db->FlushWAL(true);
+        impl_->db->Close();
+    }
+}
+
+bool Store::commit(Batch& b, std::string& error) {
+    if (b.empty()) return true;
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_ == Sync::kAlways;
+    auto status = impl_->db->Write(wo, &b.impl_->wb);
+    b.clear();
+    if (!status.ok()) {
+        error = status.ToString();
+        return false;
+    }
+    return true;
+}
+
+void Store::syncWal() {
+    impl_->db->FlushWAL(true);
+}
+
+void Store::scan(const std::function<void(Kind, std::string_view, std::string_view)>& fn) const {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        auto k = it->key();
+        if (k.size() < 1) continue;
+        fn(static_cast<Kind>(k[0]), std::string_view(k.data() + 1, k.size() - 1),
+           std::string_view(it->value().data(), it->value().size()));
+    }
+}
+
+uint64_t Store::approximateSize() const {
+    uint64_t size = 0;
+    impl_->db->GetIntProperty("rocksdb.total-sst-files-size", &size);
+    uint64_t mem = 0;
+    impl_->db->GetIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
+    return size + mem;
+}
+
+Writer& Writer::u8(uint8_t v) {
+    out_.push_back(static_cast<char>(v));
+    return *this;
+}
+Writer& Writer::u16(uint16_t v) {
+    appendBe(out_, v, 2);
+    return *this;
+}
+Writer& Writer::u32(uint32_t v) {
+    appendBe(out_, v, 4);
+    return *this;
+}
+Writer& Writer::u64(uint64_t v) {
+    appendBe(out_, v, 8);
+    return *this;
+}
+Writer& Writer::str(std::string_view s) {
+    u32(static_cast<uint32_t>(s.size()));
+    out_.append(s);
+    return *this;
+}
+
+bool Reader::take(size_t n, const char*& p) {
+    if (!ok_ || in_.size() < n) {
+        ok_ = false;
+        return false;
+    }
+    p = in_.data();
+    in_.remove_prefix(n);
+    return true;
+}
+
+static uint64_t readBe(const char* p, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+        v = (v << 8) | static_cast<uint8_t>(p[i]);
+    return v;
+}
+
+uint8_t Reader::u8() {
+    const char* p;
+    return take(1, p) ? static_cast<uint8_t>(p[0]) : 0;
+}
+uint16_t Reader::u16() {
+    const char* p;
+    return take(2, p) ? static_cast<uint16_t>(readBe(p, 2)) : 0;
+}
+uint32_t Reader::u32() {
+    const char* p;
+    return take(4, p) ? static_cast<uint32_t>(readBe(p, 4)) : 0;
+}
+uint64_t Reader::u64() {
+    const char* p;
+    return take(8, p) ? readBe(p, 8) : 0;
+}
+std::string_view Reader::str() {
+    uint32_t n = u32();
+    const char* p;
+    return take(n, p) ? std::string_view(p, n) : std::string_view();
+}
+
+}  // namespace starling::store

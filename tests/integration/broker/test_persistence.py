@@ -1,0 +1,184 @@
+"""Durability on the embedded store: persistent sessions, their subscriptions, queued and in-flight QoS 1/2
+messages and retained messages survive a restart and a `kill -9`; what was acknowledged is never lost and QoS 2
+is never delivered twice; expired messages are not delivered after a restart; a damaged store still lets the
+broker start."""
+import os
+import shutil
+import signal
+import socket
+import struct
+import time
+
+from harness import Broker, RawClient, connect_packet, free_port, publish_packet, subscribe_packet, wait_for
+
+
+def start(tmp_path, port=None, extra="", workers=2):
+    store = tmp_path / "store"
+    conf_extra = f"persistence true\npersistence_location {store}\n{extra}"
+    return Broker(conf_extra, workers=workers, port=port)
+
+
+def kill9(b):
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(timeout=10)
+    b._log.close()
+
+
+def read_publish(c, timeout=5.0):
+    first, body = c.recv_packet(timeout)
+    assert first >> 4 == 3, hex(first)
+    qos = (first >> 1) & 3
+    n = struct.unpack_from("!H", body)[0]
+    topic = body[2:2 + n].decode()
+    i = 2 + n
+    pid = None
+    if qos:
+        pid = struct.unpack_from("!H", body, i)[0]
+        i += 2
+    return topic, qos, pid, body[i:], bool(first & 8)
+
+
+def ack(c, qos, pid):
+    if qos == 1:
+        c.send(b"\x40\x02" + struct.pack("!H", pid))
+    elif qos == 2:
+        c.send(b"\x50\x02" + struct.pack("!H", pid))
+        first, body = c.recv_packet()
+        assert first == 0x62
+        c.send(b"\x70\x02" + struct.pack("!H", pid))
+
+
+def got_qos2(got, granted):
+    return sum(1 for _, q in got if q == 2)
+
+
+def test_sessions_queues_and_retained_survive_kill_9(tmp_path):
+    port = free_port()
+    b = start(tmp_path, port)
+    try:
+        for cid, qos in [("p1", 1), ("p2", 2)]:
+            s = RawClient(port)
+            assert s.connect(cid, clean=False) == b"\x00\x00"
+            s.send(subscribe_packet(1, [("dur/#", qos)]))
+            assert s.recv_packet()[0] == 0x90
+            s.close()
+        pub = RawClient(port)
+        pub.connect("pub")
+        for i in range(20):
+            q = 1 + i % 2
+            pub.send(publish_packet("dur/t", f"m{i}", qos=q, pid=i + 1))
+            first, _ = pub.recv_packet()
+            assert first == (0x40 if q == 1 else 0x50)  # acknowledged: from now on it must survive
+        pub.send(publish_packet("dur/retained", "kept", qos=1, pid=100, retain=True))
+        assert pub.recv_packet()[0] == 0x40
+        time.sleep(0.2)  # the interval sync (100 ms) covers an OS crash; kill -9 needs nothing
+        kill9(b)
+        b = start(tmp_path, port)
+        assert "Restored 2 persistent session(s)" in b.log(), b.log()
+        for cid, qos in [("p1", 1), ("p2", 2)]:
+            s = RawClient(port)
+            assert s.connect(cid, clean=False) == b"\x01\x00"  # session present
+            got, releases = [], 0
+            while len(got) < 21 or releases < got_qos2(got, qos):
+                first, body = s.recv_packet()
+                if first >> 4 == 3:
+                    q = (first >> 1) & 3
+                    n = struct.unpack_from("!H", body)[0]
+                    pid = struct.unpack_from("!H", body, 2 + n)[0]
+                    got.append((body[4 + n:].decode(), q))
+                    s.send((b"\x40\x02" if q == 1 else b"\x50\x02") + struct.pack("!H", pid))
+                else:
+                    assert first == 0x62  # PUBREL
+                    s.send(b"\x70\x02" + body)
+                    releases += 1
+            # Delivered QoS = min(published, granted): all, in order, once.
+            assert [p for p, q in got] == [f"m{i}" for i in range(20)] + ["kept"], got
+            s.close()
+        r = RawClient(port)
+        r.connect("reader")
+        r.send(subscribe_packet(1, [("dur/retained", 1)]))
+        assert r.recv_packet()[0] == 0x90
+        topic, q, pid, payload, dup = read_publish(r)
+        assert (topic, payload) == ("dur/retained", b"kept")
+    finally:
+        b.stop()
+
+
+def test_inflight_qos2_and_incoming_qos2_survive_restart(tmp_path):
+    port = free_port()
+    b = start(tmp_path, port)
+    try:
+        s = RawClient(port)
+        s.connect("q2sub", clean=False)
+        s.send(subscribe_packet(1, [("x", 2)]))
+        s.recv_packet()
+        p = RawClient(port)
+        p.connect("q2pub", clean=False)
+        # Incoming QoS 2: PUBREC received by the publisher, PUBREL not sent yet.
+        p.send(publish_packet("x", "once", qos=2, pid=7))
+        assert p.recv_packet() == (0x50, b"\x00\x07")
+        topic, q, pid, payload, dup = read_publish(s)
+        assert payload == b"once"  # in flight to the subscriber, not acknowledged
+        kill9(b)
+        b = start(tmp_path, port)
+        # The publisher, unsure, sends the PUBLISH again with DUP: it must not be forwarded twice.
+        p = RawClient(port)
+        assert p.connect("q2pub", clean=False) == b"\x01\x00"
+        p.send(publish_packet("x", "once", qos=2, pid=7, dup=True))
+        assert p.recv_packet() == (0x50, b"\x00\x07")
+        p.send(b"\x62\x02\x00\x07")
+        assert p.recv_packet() == (0x70, b"\x00\x07")
+        s = RawClient(port)
+        assert s.connect("q2sub", clean=False) == b"\x01\x00"
+        topic, q, pid2, payload, dup = read_publish(s)
+        assert (payload, dup, pid2) == (b"once", True, pid)  # the same delivery, resent with DUP
+        ack(s, 2, pid2)
+        assert s.expect_closed(timeout=0.5) is False and s.buf == b""  # nothing more: exactly once
+    finally:
+        b.stop()
+
+
+def test_expired_messages_are_not_delivered_after_restart(tmp_path):
+    from test_mqtt5 import EXPIRY, V5, prop, publish5
+    port = free_port()
+    b = start(tmp_path, port)
+    try:
+        s = V5(port)
+        s.connect5("exp-sub", clean=False, props=prop(0x11, 3600))
+        s.subscribe(1, "e/#", qos=1)
+        s.close()
+        p = V5(port)
+        p.connect5("exp-pub")
+        p.send(publish5("e/short", b"short", qos=1, pid=1, props=prop(EXPIRY, 1)))
+        p.send(publish5("e/long", b"long", qos=1, pid=2, props=prop(EXPIRY, 3600)))
+        assert p.recv_packet()[0] == 0x40 and p.recv_packet()[0] == 0x40
+        kill9(b)
+        time.sleep(1.2)
+        b = start(tmp_path, port)
+        s = V5(port)
+        assert s.connect5("exp-sub", clean=False, props=prop(0x11, 3600))[0] == 1
+        m = s.next_publish()
+        assert m["payload"] == b"long"
+        assert s.nothing_for(0.5)
+    finally:
+        b.stop()
+
+
+def test_damaged_store_still_starts(tmp_path):
+    port = free_port()
+    b = start(tmp_path, port)
+    c = RawClient(port)
+    c.connect("d", clean=False)
+    b.stop()
+    store = tmp_path / "store"
+    for name in os.listdir(store):
+        if name.startswith("CURRENT") or name.startswith("MANIFEST"):
+            with open(store / name, "wb") as f:
+                f.write(b"\x00garbage\x00" * 10)
+    b = start(tmp_path, port)
+    try:
+        assert "Persistence:" in b.log()
+        c = RawClient(port)
+        assert c.connect("after", clean=True) == b"\x00\x00"
+    finally:
+        b.stop()
