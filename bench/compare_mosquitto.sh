@@ -30,7 +30,7 @@ Environment (defaults in brackets):
   FANIN_PUBS [8]  FANOUT_SUBS [50]  PAIRS [50]  CONNS [2000]  PAYLOAD bytes [64]
   RATE              offered msg/s for message scenarios that have no @RATE; empty = flood []
   WINDOW            flood: bytes queued per publisher (starling_bench --window); empty = bench default
-                    (1 MiB, slow: see the note in the script) [16384]
+                    (1 MiB; see the note in the script) [1048576]
   BENCH_THREADS     starling_bench --threads [2]
   STARLING_THREADS  Starling worker_threads, 0 = one per core [0]
   MAX_INFLIGHT      max_inflight_messages for both brokers, 0 = unlimited [0]
@@ -69,11 +69,15 @@ PAIRS=${PAIRS:-50}
 CONNS=${CONNS:-2000}
 PAYLOAD=${PAYLOAD:-64}
 RATE=${RATE:-}
-# starling_bench's flood mode queues up to --window bytes per publisher (default 1 MiB). The client library's
-# encodePublish reserves the exact size of every QoS 0 PUBLISH appended to that queue, so filling 1 MiB
-# costs O(window^2) memmove and the load generator, not the broker, becomes the bottleneck. 16 KiB keeps
-# the publishers fast; the kernel's socket buffers still hold far more than that.
-WINDOW=${WINDOW-16384}
+# starling_bench's flood mode keeps up to --window bytes encoded per publisher while its previous write is in
+# flight. This used to be 16 KiB: encodePublish reserved the exact size of each PUBLISH, so filling 1 MiB cost
+# O(window^2) memmove and the load generator was the bottleneck. The codec now grows buffers geometrically
+# (protocol::reserveMore), so the bench's 1 MiB default is cheap, and it measures better: fanin0, 3 s, 2-core
+# VM, one run each, 16 KiB / 1 MiB: Starling 0.65 / 1.75 M msg/s received (publishers sent 1.8 / 2.5 M msg/s:
+# with 16 KiB they wrote in small batches and competed with the broker for CPU), Mosquitto 189k / 188k;
+# fanout0 within noise (Starling 3.3 / 3.0 M deliveries/s, Mosquitto 145k / 129k). QoS 1/2 floods are bounded
+# by the bench's 1000 messages in flight per publisher, not by the window.
+WINDOW=${WINDOW-1048576}
 BENCH_THREADS=${BENCH_THREADS:-2}
 STARLING_THREADS=${STARLING_THREADS:-0}
 MAX_INFLIGHT=${MAX_INFLIGHT:-0}
@@ -91,12 +95,10 @@ for b in "$STARLING_BIN" "$BENCH_BIN" "$MOSQUITTO_BIN"; do [[ -x $b ]] || die "n
 command -v ss >/dev/null || die "needs ss (iproute2)"
 awk -v s="$SCALE" 'BEGIN { exit !(s > 0) }' || die "SCALE must be > 0"
 
-# Durations after SCALE, in whole seconds: starling_bench publishes for ceil(--duration) seconds but divides
-# by the fractional --duration minus --warmup, so a fractional duration inflates its msg/s. The measured
-# window is duration - warmup: keep at least a second of it.
+# Durations after SCALE (starling_bench publishes for exactly --duration seconds, fractions included, and
+# divides by the measured window). The measured window is duration - warmup: keep at least a second of it.
 scaled() {
-    awk -v d="$1" -v s="$SCALE" -v w="$WARMUP" 'BEGIN { x = d * s; if (x < w + 1) x = w + 1;
-        if (x != int(x)) x = int(x) + 1; printf "%d", x }'
+    awk -v d="$1" -v s="$SCALE" -v w="$WARMUP" 'BEGIN { x = d * s; if (x < w + 1) x = w + 1; printf "%g", x }'
 }
 MSG_SECS=$(scaled "$DURATION")
 CONN_SECS=$(scaled "$CONN_DURATION")
@@ -277,7 +279,7 @@ run_one() {  # broker scenario-id
     elif [[ -n $WINDOW && $kind != conn ]]; then
         args+=(--window "$WINDOW")
     fi
-    # The bench stops itself after secs + up to 3.5 s of drain; the timeout is a safety net only.
+    # The bench stops itself after secs + up to 3 s of drain; the timeout is a safety net only.
     timeout -k 5 "$(awk -v s="$secs" 'BEGIN { printf "%d", s + 30 }')" "$BENCH" "${args[@]}" >"$json" 2>"$err" &
     BENCH_PID=$!
     wait "$BENCH_PID" || rc=$?
@@ -325,32 +327,30 @@ run_one() {  # broker scenario-id
         return
     fi
     local f
-    for f in connected sent received msgs_per_sec lost duplicates out_of_order p50 p99 p999 max; do
+    # Summary fields (starling_bench --help); null (QoS 0 lost_acked / unacked) reads as empty.
+    for f in connected sent received window_secs window_received rate drained lost lost_acked unacked rejected \
+        duplicates out_of_order p50 p99 p999 max connect_p50_us connect_p99_us connect_max_us connect_secs \
+        connects_per_sec; do
         R[$broker.$id.$f]=$(jget "$line" "$f")
     done
-    # Mean of the per-second receive rates after the warmup (the summary's msg/s also counts what arrived
-    # during the drain after publishing stopped).
+    # Cross-check of `rate`: mean of the per-second receive rates (line t covers second t-1..t) of the
+    # whole seconds after the warmup.
     R[$broker.$id.steady]=$(awk -v w="$WARMUP" '
         match($0, /^\[ *[0-9]+s\]/) { t = substr($0, 2, RLENGTH - 3) + 0
-            if (t > w && match($0, /rate=[0-9]+/)) { sum += substr($0, RSTART + 5, RLENGTH - 5); n++ } }
+            if (t - 1 >= w && match($0, /rate=[0-9]+/)) { sum += substr($0, RSTART + 5, RLENGTH - 5); n++ } }
         END { if (n) printf "%.0f", sum / n }' "$err")
-    # conn: the first progress second at which every client had its CONNACK.
-    if [[ $kind == conn ]]; then
-        R[$broker.$id.conn_time]=$(awk -v n="$count" '
-            match($0, /connected=[0-9]+/) { c = substr($0, RSTART + 10, RLENGTH - 10) + 0
-                if (c >= n && match($0, /^\[ *[0-9]+s\]/)) { t = substr($0, 2, RLENGTH - 3); gsub(/ /, "", t); print t "s"; exit } }' "$err")
-    fi
 
     # Sanity of the counts.
     local conn_expect=$count
     case $kind in fanin | fanout) conn_expect=$((count + 1)) ;; pairs) conn_expect=$((count * 2)) ;; esac
-    local connected=${R[$broker.$id.connected]:-0} lost=${R[$broker.$id.lost]:-0}
+    local connected=${R[$broker.$id.connected]:-0} lost_acked=${R[$broker.$id.lost_acked]:-0}
     ((connected >= conn_expect)) || note "$broker" "$id" "only $connected of $conn_expect clients connected"
     if [[ $kind != conn ]]; then
         ((${R[$broker.$id.received]:-0} > 0)) || note "$broker" "$id" "no message received"
-        if ((qos > 0 && lost > 0)); then
-            note "$broker" "$id" "QoS $qos: $lost messages published but not received by the end of the bench's 3 s drain (broker \$SYS: dropped ${R[$broker.$id.dropped]:-?}, store count ${R[$broker.$id.held]:-?}; '?' = no answer)"
+        if ((qos > 0 && lost_acked > 0)); then
+            note "$broker" "$id" "QoS $qos: $lost_acked messages acknowledged by the broker but not received by the end of the bench's 3 s drain: dropped, or still queued in the broker (\$SYS: dropped ${R[$broker.$id.dropped]:-?}, store count ${R[$broker.$id.held]:-?}; '?' = no answer)"
         fi
+        ((${R[$broker.$id.rejected]:-0} == 0)) || note "$broker" "$id" "${R[$broker.$id.rejected]} publishes refused by the broker (v5 reason code >= 0x80)"
         ((${R[$broker.$id.duplicates]:-0} == 0)) || note "$broker" "$id" "${R[$broker.$id.duplicates]} duplicates (no reconnects happened)"
         ((${R[$broker.$id.out_of_order]:-0} == 0)) || note "$broker" "$id" "${R[$broker.$id.out_of_order]} out of order"
     fi
@@ -388,20 +388,30 @@ table() {  # scenario-id
     row() { echo "| $1 | $2 | $3 | $4 |"; }
     if [[ $kind == conn ]]; then
         row "clients connected" "$(num "${R[$s.$id.connected]:-}")" "$(num "${R[$m.$id.connected]:-}")" ""
-        row "all connected after (progress second)" "${R[$s.$id.conn_time]:--}" "${R[$m.$id.conn_time]:--}" \
-            "$(ratio "${R[$s.$id.conn_time]:-}" "${R[$m.$id.conn_time]:-}")"
+        row "last CONNACK after (s)" "${R[$s.$id.connect_secs]:--}" "${R[$m.$id.connect_secs]:--}" \
+            "$(ratio "${R[$s.$id.connect_secs]:-}" "${R[$m.$id.connect_secs]:-}")"
+        row "connections/s" "$(num "${R[$s.$id.connects_per_sec]:-}")" "$(num "${R[$m.$id.connects_per_sec]:-}")" \
+            "$(ratio "${R[$s.$id.connects_per_sec]:-}" "${R[$m.$id.connects_per_sec]:-}")"
+        local q
+        for q in p50 p99 max; do
+            row "CONNECT->CONNACK $q" "$(latency "${R[$s.$id.connect_${q}_us]:-}")" \
+                "$(latency "${R[$m.$id.connect_${q}_us]:-}")" \
+                "$(ratio "${R[$s.$id.connect_${q}_us]:-}" "${R[$m.$id.connect_${q}_us]:-}")"
+        done
     else
-        row "msg/s received while publishing" "$(num "${R[$s.$id.steady]:-}")" "$(num "${R[$m.$id.steady]:-}")" \
+        row "msg/s received while publishing" "$(num "${R[$s.$id.rate]:-}")" "$(num "${R[$m.$id.rate]:-}")" \
+            "$(ratio "${R[$s.$id.rate]:-}" "${R[$m.$id.rate]:-}")"
+        row "msg/s, mean of per-second lines" "$(num "${R[$s.$id.steady]:-}")" "$(num "${R[$m.$id.steady]:-}")" \
             "$(ratio "${R[$s.$id.steady]:-}" "${R[$m.$id.steady]:-}")"
-        row "msg/s, bench summary (incl. drain)" "$(num "${R[$s.$id.msgs_per_sec]:-}")" "$(num "${R[$m.$id.msgs_per_sec]:-}")" \
-            "$(ratio "${R[$s.$id.msgs_per_sec]:-}" "${R[$m.$id.msgs_per_sec]:-}")"
+        row "received after publishing stopped (3 s drain)" "$(num "${R[$s.$id.drained]:-}")" \
+            "$(num "${R[$m.$id.drained]:-}")" ""
         local q a b
         for q in p50 p99 p999 max; do
             # No latency sample when nothing sent after the warmup arrived (the bench then prints 0).
             a=${R[$s.$id.$q]:-}
             b=${R[$m.$id.$q]:-}
-            [[ ${R[$s.$id.msgs_per_sec]:-0} == 0 ]] && a=""
-            [[ ${R[$m.$id.msgs_per_sec]:-0} == 0 ]] && b=""
+            [[ ${R[$s.$id.max]:-0} == 0 ]] && a=""
+            [[ ${R[$m.$id.max]:-0} == 0 ]] && b=""
             row "latency $q" "$(latency "$a")" "$(latency "$b")" "$(ratio "$a" "$b")"
         done
         row "sent / received" "$(num "${R[$s.$id.sent]:-}") / $(num "${R[$s.$id.received]:-}")" \
@@ -409,6 +419,11 @@ table() {  # scenario-id
         row "lost / dup / out of order" \
             "$(num "${R[$s.$id.lost]:-}") / $(num "${R[$s.$id.duplicates]:-}") / $(num "${R[$s.$id.out_of_order]:-}")" \
             "$(num "${R[$m.$id.lost]:-}") / $(num "${R[$m.$id.duplicates]:-}") / $(num "${R[$m.$id.out_of_order]:-}")" ""
+        if ((qos > 0)); then
+            row "of the lost: acked by the broker / unacked at the end" \
+                "$(num "${R[$s.$id.lost_acked]:-}") / $(num "${R[$s.$id.unacked]:-}")" \
+                "$(num "${R[$m.$id.lost_acked]:-}") / $(num "${R[$m.$id.unacked]:-}")" ""
+        fi
         row "broker \$SYS: dropped / store count" "${R[$s.$id.dropped]:--} / ${R[$s.$id.held]:--}" \
             "${R[$m.$id.dropped]:--} / ${R[$m.$id.held]:--}" ""
     fi
@@ -458,7 +473,7 @@ mkdir -p "$(dirname "$OUT")"
     echo "- starling_bench --threads $BENCH_THREADS -V $PROTOCOL, warmup ${WARMUP}s, payload ${PAYLOAD} B; flood runs with --window ${WINDOW:-default}, ${RATE:+default rate $RATE msg/s, }SCALE=$SCALE. In flood runs the latency is mostly queueing delay: compare latency on the @RATE runs."
     echo "- both brokers: loopback listener, anonymous, max_inflight_messages $MAX_INFLIGHT, max_queued_messages $MAX_QUEUED, max_queued_bytes 0 (0 = unlimited), no persistence, TCP_NODELAY, one fresh broker per run"
     echo "- \$SYS store count: Starling's queued QoS 1/2 messages; Mosquitto's message store (its ~50 retained \$SYS messages plus QoS 1/2 messages held). Neither counts QoS 0 packets waiting in a connection's write buffer. '-' = no answer within 4 s."
-    echo "- delivered msg/s = starling_bench's summary: messages sent after the warmup and received by the end of its 3 s drain / measured seconds; the receive rate while publishing is the mean of its per-second progress lines after the warmup (no drain). Fanout counts each delivery. Latency is publish-to-receive at the subscriber. Ratios are starling/mosquitto: above 1 is better for msg/s, worse for latency, RSS and CPU."
+    echo "- msg/s received while publishing = starling_bench's \`rate\`: messages received between the end of the warmup and the end of publishing / that window (steady clock); the mean of its per-second progress lines is a cross-check. What arrived after publishing stopped is shown separately (drain, up to 3 s). Fanout counts each delivery. Latency is publish-to-receive at the subscriber. lost = published, never received (QoS 0 and 1/2 alike); for QoS 1/2 split into acknowledged by the broker (PUBACK/PUBCOMP: dropped, or still queued in it when the drain ended) and unacknowledged (still in the publisher's client or in flight). Ratios are starling/mosquitto: above 1 is better for msg/s, worse for latency, RSS and CPU."
     for id in $SCENARIOS; do table "$id"; done
     echo
     if ((${#ANOMALIES[@]})); then

@@ -147,8 +147,10 @@ void Shard::deliverShared(const MessagePtr& m, const std::string& key) {
 
 void Shard::redistributeShared(Session& s) {
     std::vector<std::pair<MessagePtr, std::string>> orphans;
+    // [MQTT-4.8.2-5] QoS 2 already sent stays with that member; QoS 1 in flight and anything queued go on.
     for (auto& e : s.inflight)
-        if (!e.shared.empty() && e.message && !e.released) orphans.emplace_back(e.message, std::move(e.shared));
+        if (!e.shared.empty() && e.message && !e.released && e.qos == QoS::kAtLeastOnce)
+            orphans.emplace_back(e.message, std::move(e.shared));
     for (auto& d : s.queue)
         if (!d.shared.empty()) orphans.emplace_back(d.message, std::move(d.shared));
     for (auto& [m, key] : orphans) {
@@ -206,8 +208,9 @@ size_t Shard::inflightWindow(const Session& s) const {
 
 bool Shard::fitsClient(const ClientLink& link, const Message& m, QoS qos, const std::vector<uint32_t>& ids) const {
     if (!link.client_maximum_packet) return true;
-    // The whole PUBLISH as sendPublish writes it, counting a topic alias property and the expiry interval.
-    size_t props = m.properties().size() + 3 + (m.expiresAtMs() ? 5 : 0);
+    // The whole PUBLISH as sendPublish writes it, counting a topic alias property (when the client takes
+    // them) and the expiry interval.
+    size_t props = m.properties().size() + (link.client_topic_alias_maximum ? 3 : 0) + (m.expiresAtMs() ? 5 : 0);
     for (uint32_t id : ids)
         props += 1 + protocol::varintSize(id);
     size_t remaining = 2 + m.topic().size() + (qos == QoS::kAtMostOnce ? 0 : 2) +
@@ -271,6 +274,20 @@ void Shard::enqueue(Session& s, const MessagePtr& m, QoS qos, bool retain, const
 }
 
 void Shard::drainQueue(Session& s) {
+    if (s.unsent_inflight && s.link) {
+        // Deliveries held back at reconnect by the client's Receive Maximum, oldest first.
+        size_t in_window = s.inflight.size() - s.unsent_inflight;
+        const size_t window = inflightWindow(s);
+        for (auto& e : s.inflight) {
+            if (!e.unsent) continue;
+            if (in_window >= window) break;
+            e.unsent = false;
+            --s.unsent_inflight;
+            ++in_window;
+            if (e.released) continue;  // cannot be: PUBRELs are never held back
+            sendPublish(s, e.message, e.qos, e.retain, e.packet_id, true, e.subscription_ids);
+        }
+    }
     uint64_t now = 0;
     while (s.link && !s.queue.empty() &&
            (s.queue.front().qos == QoS::kAtMostOnce || s.inflight.size() < inflightWindow(s))) {
@@ -307,7 +324,29 @@ void Shard::drainQueue(Session& s) {
 }
 
 void Shard::resendInflight(Session& s) {
-    for (auto& e : s.inflight) {
+    // [MQTT-3.3.4-9] within the new connection's Receive Maximum: the rest go out as acknowledgements
+    // free the window (drainQueue); [MQTT-3.1.2-25] one too large for the new connection is dropped.
+    const size_t window = inflightWindow(s);
+    size_t sent = 0;
+    s.unsent_inflight = 0;
+    const bool v5 = s.link->version == ProtocolVersion::kV5;
+    for (auto it = s.inflight.begin(); it != s.inflight.end();) {
+        auto& e = *it;
+        e.unsent = false;
+        if (!e.released && v5 && !fitsClient(*s.link, *e.message, e.qos, e.subscription_ids)) {
+            stats_.dropped_too_large.add();
+            unstoreInflight(s, e);
+            it = s.inflight.erase(it);
+            stats_.inflight_messages.sub();
+            continue;
+        }
+        ++it;
+        if (sent >= window) {
+            e.unsent = true;
+            ++s.unsent_inflight;
+            continue;
+        }
+        ++sent;
         if (e.released) {
             // [MQTT-4.4.0-1] PUBREC was received: resend PUBREL.
             protocol::PubAck rel;

@@ -167,6 +167,15 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         return refuseConnect(link, v, static_cast<uint8_t>(ConnackCode311::kIdentifierRejected),
                              "keep-alive above max_keepalive");
     }
+    if (c.will && c.will->retain && !cfg.retain_available) {
+        // [MQTT-3.2.2-13] a retained will where retain is not available: v5 says 0x9A; earlier versions have
+        // no code for it, so the connection is closed as Mosquitto does.
+        if (v == ProtocolVersion::kV5) {
+            return refuseConnect(link, v, static_cast<uint8_t>(ReasonCode::kRetainNotSupported),
+                                 "retained will, and retain_available is false");
+        }
+        return protocolViolation(link, "retained will, and retain_available is false");
+    }
     if (link.auth_method.empty() && v == ProtocolVersion::kV5 && c.properties.authentication_method) {
         // MQTT 5 enhanced authentication (section 4.12): the CONNECT waits while AUTH packets go back and forth.
         std::string method(*c.properties.authentication_method);

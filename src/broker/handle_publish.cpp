@@ -154,6 +154,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
             auto it = find(a.packet_id);
             if (it != s.inflight.end() && it->qos == QoS::kAtLeastOnce) {
                 unstoreInflight(s, *it);
+                if (it->unsent) --s.unsent_inflight;
                 s.inflight.erase(it);
                 stats_.inflight_messages.sub();
                 drainQueue(s);
@@ -174,6 +175,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
                 // A failed PUBREC ends the exchange [MQTT-4.3.3].
                 if (known) {
                     unstoreInflight(s, *it);
+                    if (it->unsent) --s.unsent_inflight;
                     s.inflight.erase(it);
                     stats_.inflight_messages.sub();
                     drainQueue(s);
@@ -190,6 +192,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
             auto it = find(a.packet_id);
             if (it != s.inflight.end() && it->qos == QoS::kExactlyOnce) {
                 unstoreInflight(s, *it);
+                if (it->unsent) --s.unsent_inflight;
                 s.inflight.erase(it);
                 stats_.inflight_messages.sub();
                 drainQueue(s);

@@ -460,10 +460,11 @@ void recoverFromStore(Broker& broker) {
     if (!st->commit(cleanup, error)) spdlog::error("Store clean-up failed: {}", error);
     for (unsigned w = 0; w < broker.workerCount(); ++w)
         broker.shard(w).commitStore(now);
-    spdlog::info("Restored {} persistent session(s), {} queued and {} in-flight message(s), {} retained message(s); "
-                 "{} message(s) routed again{}.",
-                 restored, queued, inflight, retained.size(), rerouted,
-                 bad ? ", " + std::to_string(bad) + " unreadable record(s) skipped" : std::string());
+    spdlog::info(
+        "Restored {} persistent session(s), {} queued and {} in-flight message(s), {} retained message(s); "
+        "{} message(s) routed again{}.",
+        restored, queued, inflight, retained.size(), rerouted,
+        bad ? ", " + std::to_string(bad) + " unreadable record(s) skipped" : std::string());
     (void)dropped;
 }
 

@@ -42,6 +42,7 @@ struct OutgoingInflight {
     std::vector<uint32_t> subscription_ids;  // v5, of every matching subscription [MQTT-3.3.4-3]
     std::string shared;                      // "$share/GROUP/FILTER" when sent through a shared subscription
     uint64_t seq = 0;                        // its record in the store (0: not stored)
+    bool unsent = false;                     // held back at reconnect by the client's Receive Maximum
 };
 
 struct QueuedDelivery {
@@ -84,6 +85,7 @@ class Session {
     // Recovery: continue after the last id in flight.
     void setLastPacketId(uint16_t id) { next_packet_id_ = id; }
     uint64_t next_seq = 1;        // store records of queued and in-flight deliveries, in order
+    size_t unsent_inflight = 0;   // in-flight entries with `unsent` set
     mutable bool stored = false;  // has a session record in the store
 
     // Scratch for de-duplicating overlapping matches of one publish [MQTT-3.3.5-1].

@@ -324,7 +324,6 @@ RETAINED_WILL_ACCEPTED = (
     "connection [MQTT-3.2.2-13].")
 
 
-@pytest.mark.xfail(strict=True, reason=RETAINED_WILL_ACCEPTED)
 def test_retained_will_refused_when_retain_not_available():
     """[MQTT-3.2.2-13] a Server without retained messages refuses a CONNECT whose Will Retain is 1
     (CONNACK 0x9A) and closes the connection."""
@@ -483,7 +482,6 @@ MAX_PACKET_BOUNDARY = (
     "that exceed it [MQTT-3.1.2-24] [MQTT-3.1.2-25], and a dropped QoS 1 message is lost.")
 
 
-@pytest.mark.xfail(strict=True, reason=MAX_PACKET_BOUNDARY)
 def test_publish_of_exactly_the_client_maximum_packet_size_is_sent(broker):
     """[MQTT-3.1.2-24] [MQTT-3.1.2-25] only packets above the client's Maximum Packet Size are dropped: one of
     exactly that size is delivered, one byte more is not."""
@@ -506,7 +504,6 @@ RESEND_IGNORES_MAXIMUM_PACKET_SIZE = (
     "exceeding the client's Maximum Packet Size [MQTT-3.1.2-24] but discard them as if sent [MQTT-3.1.2-25].")
 
 
-@pytest.mark.xfail(strict=True, reason=RESEND_IGNORES_MAXIMUM_PACKET_SIZE)
 def test_resent_publish_respects_the_new_maximum_packet_size(broker):
     """[MQTT-3.1.2-24] [MQTT-3.1.2-25] an unacknowledged message too large for the Maximum Packet Size of the
     client's new connection is not sent again to it."""
@@ -806,7 +803,6 @@ RESEND_IGNORES_RECEIVE_MAXIMUM = (
     "[MQTT-3.3.4-9], none while the send quota is zero [MQTT-4.9.0-2]; the quota is set anew per connection.")
 
 
-@pytest.mark.xfail(strict=True, reason=RESEND_IGNORES_RECEIVE_MAXIMUM)
 def test_resent_publishes_respect_the_new_receive_maximum(broker):
     """[MQTT-3.3.4-9] [MQTT-4.9.0-2] on a resumed session, unacknowledged messages are sent again only within
     the Receive Maximum of the new connection; the rest follow as acknowledgements come."""
@@ -867,7 +863,6 @@ SHARED_QOS2_REDIRECT = (
     "subscribed client [MQTT-4.8.2-5]. Skip in-flight QoS 2 entries there.")
 
 
-@pytest.mark.xfail(strict=True, reason=SHARED_QOS2_REDIRECT)
 def test_shared_qos2_message_not_redirected_when_the_session_ends(broker):
     """[MQTT-4.8.2-5] a shared QoS 2 message sent to a member whose session then ends (no PUBREC) is not
     sent to another member."""
