@@ -284,6 +284,7 @@ void recoverFromStore(Broker& broker) {
         std::vector<std::pair<std::string, SubscriptionEntry>> subs;
         std::vector<std::pair<uint64_t, std::string>> queued, inflight;  // seq, value
         std::vector<uint16_t> incoming;
+        bool restored = false;
     };
     std::map<std::string, Rec> sessions;
     std::vector<std::pair<uint64_t, unsigned>> pending;
@@ -427,8 +428,12 @@ void recoverFromStore(Broker& broker) {
             ++inflight;
         }
         if (!s.inflight.empty()) s.setLastPacketId(s.inflight.back().packet_id);
+        // New records go after the restored ones (the session record's counter may be older than them).
+        for (auto* list : {&rec.queued, &rec.inflight})
+            if (!list->empty()) s.next_seq = std::max(s.next_seq, list->back().first + 1);
         for (uint16_t pid : rec.incoming)
             s.incoming_qos2.insert(pid);
+        rec.restored = true;
         broker.shard(broker.ownerOf(cid)).restoreSession(std::move(rec.session), std::move(rec.subs));
         ++restored;
     }
@@ -452,7 +457,7 @@ void recoverFromStore(Broker& broker) {
         }
     }
     for (auto& [cid, rec] : sessions) {
-        if (rec.session) continue;
+        if (rec.restored) continue;
         for (Kind k : {Kind::kSub, Kind::kQueued, Kind::kInflight, Kind::kIncoming})
             cleanup.delClient(k, cid);
     }

@@ -182,3 +182,98 @@ def test_damaged_store_still_starts(tmp_path):
         assert c.connect("after", clean=True) == b"\x00\x00"
     finally:
         b.stop()
+
+
+def test_acknowledged_messages_survive_repeated_kill_9_mid_stream(tmp_path):
+    """A publisher streams QoS 1 and QoS 2 messages; the broker is killed with SIGKILL mid-stream, three
+    times. Every message it acknowledged (PUBACK, PUBREC) reaches both persistent subscribers, and the QoS 2
+    subscriber gets none twice."""
+    port = free_port()
+    b = start(tmp_path, port, extra="max_queued_messages 100000")
+    for cid, qos in [("crash-q1", 1), ("crash-q2", 2)]:
+        s = RawClient(port)
+        s.connect(cid, clean=False)
+        s.send(subscribe_packet(1, [("crash/#", qos)]))
+        assert s.recv_packet()[0] == 0x90
+        s.close()
+    acked, released, sent = set(), set(), {}  # seq -> qos for what was sent and not finished
+
+    def pid_of(seq):
+        return seq % 60000 + 1
+
+    def handle(c, deadline):
+        """Reads acknowledgements until the deadline (or the broker dies)."""
+        try:
+            while time.monotonic() < deadline:
+                first, body = c.recv_packet(timeout=max(0.01, deadline - time.monotonic()))
+                pid = struct.unpack("!H", body[:2])[0]
+                seq = by_pid.get(pid)
+                if seq is None:
+                    continue
+                if first == 0x40:
+                    acked.add(seq)
+                    sent.pop(seq, None)
+                elif first == 0x50:
+                    acked.add(seq)  # PUBREC: the broker owns it now
+                    released.add(seq)
+                    c.send(b"\x62\x02" + body[:2])
+                elif first == 0x70:
+                    sent.pop(seq, None)
+                    released.discard(seq)
+        except (OSError, ConnectionError):
+            pass
+
+    by_pid = {}
+    next_seq = 0
+    try:
+        for round_ in range(4):
+            p = RawClient(port)
+            p.connect("crash-pub", clean=False)
+            # Finish what the last round left open: PUBREL for PUBREC'd QoS 2, the PUBLISH again otherwise.
+            out = b""
+            for seq, qos in list(sent.items()):
+                if seq in released:
+                    out += b"\x62\x02" + struct.pack("!H", pid_of(seq))
+                else:
+                    out += publish_packet("crash/t", f"m{seq}", qos=qos, pid=pid_of(seq), dup=True)
+            if round_ < 3:
+                for _ in range(1500):
+                    seq, next_seq = next_seq, next_seq + 1
+                    qos = 1 + seq % 2
+                    sent[seq] = qos
+                    by_pid[pid_of(seq)] = seq
+                    out += publish_packet("crash/t", f"m{seq}", qos=qos, pid=pid_of(seq))
+            p.send(out)
+            if round_ < 3:
+                handle(p, time.monotonic() + 0.05)  # some acknowledgements, then the crash, mid-stream
+                kill9(b)
+                handle(p, time.monotonic() + 0.05)  # anything already in the socket buffer
+                b = start(tmp_path, port, extra="max_queued_messages 100000")
+            else:
+                handle(p, time.monotonic() + 5)
+                assert not sent, f"{len(sent)} messages never finished"
+        assert len(acked) == next_seq == 4500
+        for cid, qos in [("crash-q1", 1), ("crash-q2", 2)]:
+            s = RawClient(port)
+            assert s.connect(cid, clean=False) == b"\x01\x00"
+            got = []
+            deadline = time.monotonic() + 20
+            while len(set(got)) < len(acked) and time.monotonic() < deadline:
+                try:
+                    first, body = s.recv_packet(timeout=3)
+                except (OSError, ConnectionError):
+                    break
+                if first >> 4 == 3:
+                    q = (first >> 1) & 3
+                    n = struct.unpack_from("!H", body)[0]
+                    pid = struct.unpack_from("!H", body, 2 + n)[0]
+                    got.append(int(body[4 + n:].decode()[1:]))
+                    s.send((b"\x40\x02" if q == 1 else b"\x50\x02") + struct.pack("!H", pid))
+                elif first == 0x62:
+                    s.send(b"\x70\x02" + body)
+            assert set(got) >= acked, f"{cid}: {len(acked - set(got))} acknowledged messages lost\n" + b.log()[-3000:]
+            if qos == 2:
+                dups = [x for x in set(got) if got.count(x) > 1 and x % 2 == 1]
+                assert not dups, f"QoS 2 delivered twice: {dups[:10]}"
+    finally:
+        b.stop()
