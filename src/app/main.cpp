@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "app/logging.hpp"
 #include "auth/config_check.hpp"
 #include "config/config.hpp"
+#include "http/http_server.hpp"
 #include "net/server.hpp"
 #include "util/version.hpp"
 
@@ -129,8 +131,14 @@ int main(int argc, char** argv) {
     }
 
     net::Server server(cfg);
+    // Metrics, admin API and dashboard: started once the broker is (the store open), stopped before it.
+    std::unique_ptr<http::HttpServer> http_server;
     try {
         server.start();
+        if (cfg.http_listener) {
+            http_server = std::make_unique<http::HttpServer>(server.broker(), cfg);
+            http_server->start();
+        }
     } catch (const std::exception& e) {
         spdlog::error("Error: {}", e.what());
         return 1;
@@ -143,11 +151,12 @@ int main(int argc, char** argv) {
             if (config_path.empty()) continue;
             try {
                 auto fresh = config::loadConfig(config_path);
+                if (http_server) http_server->reload(fresh);  // first: an unreadable token file changes nothing
                 server.reload(fresh);
                 app::configureLogging(fresh, verbose);
                 spdlog::info(
                     "Reloaded configuration from {} (log settings, password file, ACL file, JWT keys, "
-                    "TLS certificates).",
+                    "TLS certificates, HTTP token).",
                     config_path);
             } catch (const std::exception& e) {
                 spdlog::error("Reload failed, keeping the running configuration: {}", e.what());
@@ -157,6 +166,7 @@ int main(int argc, char** argv) {
         spdlog::info("starling version {} terminating ({}).", kVersion, sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
+    if (http_server) http_server->stop();
     server.stop();
     server.wait();
     spdlog::default_logger()->flush();

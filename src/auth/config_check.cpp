@@ -79,6 +79,7 @@ class Checker {
         passwordFile();
         aclFile();
         jwt();
+        httpListener();
         return std::move(findings_);
     }
 
@@ -209,6 +210,34 @@ class Checker {
             add(Severity::kError, j.key_file,
                 "JWT key file holds a private key and is readable by every local user; keep only the public key "
                 "there, or chmod o-r");
+        }
+    }
+
+    // /metrics, /api/v1 and the dashboard show client counts, traffic and every retained message.
+    void httpListener() {
+        if (!cfg_.http_listener) return;
+        const config::HttpListener& h = *cfg_.http_listener;
+        const std::string& token = cfg_.http_auth_token_file;
+        std::string what = "http_listener on port " + std::to_string(h.port) +
+                           (h.address.empty() ? std::string(" (all addresses)") : " on " + h.address);
+        if (!token.empty()) {
+            std::ifstream in(token);
+            if (!in) {
+                add(Severity::kError, token,
+                    "http_auth_token file cannot be read: " + std::string(std::strerror(errno)));
+            } else if (readableByOthers(token)) {
+                add(Severity::kWarning, token, "http_auth_token file is readable by every local user; chmod o-r");
+            }
+        }
+        if (isLoopbackAddress(h.address)) return;
+        if (token.empty()) {
+            add(Severity::kWarning, h.source,
+                what +
+                    " is reachable from the network without http_auth_token: anyone who can connect reads the "
+                    "metrics, the statistics and every retained message");
+        } else {
+            add(Severity::kWarning, h.source,
+                what + " is plain HTTP: the bearer token and the data travel in clear (put a TLS proxy in front)");
         }
     }
 

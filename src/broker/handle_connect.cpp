@@ -35,6 +35,8 @@ std::string encodeForwardableProperties(const protocol::Properties& in) {
 }  // namespace
 
 void Shard::refuseConnect(ClientLink& link, ProtocolVersion v, uint8_t code, const char* why) {
+    bool busy = code == connackCode(v, ConnackCode311::kServerUnavailable, ReasonCode::kServerBusy);
+    (busy ? stats_.refused_busy : stats_.refused_invalid).add();
     protocol::Connack ack;
     ack.code = code;
     protocol::encodeConnack(link.writeBuffer(), ack, v);

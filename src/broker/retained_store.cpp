@@ -1,5 +1,8 @@
 #include "broker/retained_store.hpp"
 
+#include <algorithm>
+#include <queue>
+
 #include "protocol/topic.hpp"
 
 namespace starling::broker {
@@ -96,6 +99,48 @@ void RetainedStore::forEach(const std::function<void(const MessagePtr&)>& fn) co
     }
     for (auto& m : all)
         fn(m);
+}
+
+RetainedStore::Page RetainedStore::browse(std::string_view prefix, std::string_view after, size_t limit) const {
+    auto topic_less = [](const MessagePtr& a, const MessagePtr& b) { return a->topic() < b->topic(); };
+    // The `limit` smallest topics after `after`, largest on top so it is the one to give up.
+    std::priority_queue<MessagePtr, std::vector<MessagePtr>, decltype(topic_less)> best(topic_less);
+    Page page;
+    auto consider = [&](const MessagePtr& m) {
+        ++page.total;
+        if (m->topic() <= after) return;
+        ++page.remaining;
+        if (limit == 0) return;
+        if (best.size() < limit) {
+            best.push(m);
+        } else if (m->topic() < best.top()->topic()) {
+            best.pop();
+            best.push(m);
+        }
+    };
+    std::function<void(const Node*)> walk = [&](const Node* n) {
+        if (n->message) consider(n->message);
+        for (auto& [name, child] : n->children)
+            walk(child.get());
+    };
+    {
+        std::lock_guard lock(mu_);
+        // The prefix's whole levels lead to one node; its last, partial level picks among that node's children.
+        const Node* n = &root_;
+        std::string_view rest = prefix;
+        for (size_t slash; (slash = rest.find('/')) != std::string_view::npos; rest.remove_prefix(slash + 1)) {
+            auto it = n->children.find(rest.substr(0, slash));
+            if (it == n->children.end()) return page;
+            n = it->second.get();
+        }
+        for (auto& [name, child] : n->children)
+            if (std::string_view(name).substr(0, rest.size()) == rest) walk(child.get());
+    }
+    page.messages.reserve(best.size());
+    for (; !best.empty(); best.pop())
+        page.messages.push_back(best.top());
+    std::reverse(page.messages.begin(), page.messages.end());
+    return page;
 }
 
 size_t RetainedStore::count() const {

@@ -26,6 +26,18 @@ class RetainedStore {
     size_t count() const;
     uint64_t bytes() const;
 
+    // One page of the retained messages whose topic starts with `prefix` (plain text, not a filter: "a/b"
+    // finds "a/b", "a/b/c" and "a/bc"), in byte order of topic, after the topic `after` ("": from the
+    // first). `total` counts every message under the prefix, `remaining` those after `after` (this page's
+    // included). For the admin API, any thread: it visits the messages under the prefix with the lock held
+    // but copies only `limit` of them.
+    struct Page {
+        std::vector<MessagePtr> messages;
+        size_t total = 0;
+        size_t remaining = 0;
+    };
+    Page browse(std::string_view prefix, std::string_view after, size_t limit) const;
+
   private:
     struct Node {
         std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>> children;

@@ -22,6 +22,8 @@ struct ShardStats {
     Counter dropped_too_large;  // above a v5 client's Maximum Packet Size
     Counter dropped_acl;        // publishes refused and deliveries withheld by the ACL
     Counter auth_failures;      // refused logins
+    Counter refused_busy;       // connections refused by max_connections (global, or a listener's at accept)
+    Counter refused_invalid;    // CONNECTs refused for what they ask (protocol, client id, keep-alive, ...)
     Counter store_errors;       // failed store writes
     Counter subscriptions;      // gauge
     Counter queued_messages;    // gauge, offline + window-full queues
@@ -34,6 +36,7 @@ struct StatsSnapshot {
     uint64_t bytes_received = 0, bytes_sent = 0;
     uint64_t dropped_queue_full = 0, dropped_output_limit = 0, dropped_expired = 0, dropped_too_large = 0,
              dropped_acl = 0, auth_failures = 0;
+    uint64_t refused_busy = 0, refused_invalid = 0, store_errors = 0;
     uint64_t subscriptions = 0, queued_messages = 0, inflight_messages = 0;
 
     void add(const ShardStats& s) {
@@ -52,6 +55,9 @@ struct StatsSnapshot {
         dropped_too_large += s.dropped_too_large.get();
         dropped_acl += s.dropped_acl.get();
         auth_failures += s.auth_failures.get();
+        refused_busy += s.refused_busy.get();
+        refused_invalid += s.refused_invalid.get();
+        store_errors += s.store_errors.get();
         subscriptions += s.subscriptions.get();
         queued_messages += s.queued_messages.get();
         inflight_messages += s.inflight_messages.get();

@@ -49,6 +49,13 @@ struct Listener {
     std::optional<bool> allow_anonymous;
 };
 
+// The HTTP server for /metrics, the JSON admin API and the dashboard (ours: `http_listener PORT [ADDRESS]`).
+struct HttpListener {
+    uint16_t port = 0;
+    std::string address;  // empty: every address (IPv4 and IPv6), as for `listener`
+    std::string source;   // "file:line" of its `http_listener` line, for messages
+};
+
 enum class LogDest { kStdout, kStderr, kFile, kSyslog, kTopic, kNone };
 
 struct LogTarget {
@@ -109,6 +116,11 @@ struct Config {
     std::string password_file;           // empty: none
     std::string acl_file;                // empty: none (every authenticated client may do anything)
     JwtSettings jwt;
+
+    // HTTP (ours). Off unless `http_listener` is given. With `http_auth_token FILE`, every endpoint but /health
+    // (and the static dashboard page, which holds no data) needs `Authorization: Bearer <the file's text>`.
+    std::optional<HttpListener> http_listener;
+    std::string http_auth_token_file;  // empty: no token
 
     // Logging
     std::vector<LogTarget> log_dest;  // empty: stderr

@@ -49,7 +49,7 @@ const std::set<std::string_view, std::less<>> kNotSupportedYet = {
     "idle_timeout", "restart_timeout", "round_robin", "threshold", "local_clientid", "local_username",
     "local_password", "clientid", "username", "password",
     // websockets and HTTP
-    "http_listener", "http_dir", "websockets_log_level", "websockets_headers_size",
+    "http_dir", "websockets_log_level", "websockets_headers_size",
     // listener options
     "socket_domain", "bind_interface", "mount_point", "max_qos", "maximum_qos",
     // broker behaviour
@@ -158,6 +158,8 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"jwt_username_claim", &Parser::jwtUsernameClaim},
         {"jwt_publish_claim", &Parser::jwtPublishClaim},
         {"jwt_subscribe_claim", &Parser::jwtSubscribeClaim},
+        {"http_listener", &Parser::httpListener},
+        {"http_auth_token", &Parser::httpAuthToken},
         {"max_keepalive", &Parser::maxKeepalive},
         {"message_size_limit", &Parser::messageSizeLimit},
         {"max_packet_size", &Parser::maxPacketSize},
@@ -442,6 +444,45 @@ void Parser::jwtSubscribeClaim(const Line& line, Scope&) {
     cfg_.jwt.subscribe_claim = std::string(single(line));
 }
 
+// ---- HTTP (ours): one server for /metrics, /api/v1 and the dashboard.
+
+void Parser::httpListener(const Line& line, Scope&) {
+    if (line.args.empty()) fail(line, "'http_listener' needs a port");
+    if (line.args.size() > 2)
+        fail(line, "'http_listener' takes a port and an optional address, got " + inQuotes(line.rest));
+    once(line, "http_listener");
+    HttpListener h;
+    h.port = static_cast<uint16_t>(parseUnsigned(line.args[0], 65535, "http_listener port"));
+    if (line.args.size() == 2) {
+        std::string_view addr = line.args[1];
+        if (!isValidHost(addr))
+            fail(line, "'http_listener' address " + inQuotes(addr) + " is not an IP address or host name");
+        h.address = std::string(addr);
+    }
+    h.source = line.where;
+    cfg_.http_listener = std::move(h);
+}
+
+void Parser::httpAuthToken(const Line& line, Scope&) {
+    cfg_.http_auth_token_file = onceText(line, "http_auth_token");
+}
+
+void Parser::checkHttp() {
+    if (!cfg_.http_listener) {
+        if (auto it = first_set_.find("http_auth_token"); it != first_set_.end())
+            throw ConfigError(it->second + ": 'http_auth_token' needs an 'http_listener'");
+        return;
+    }
+    // The MQTT listeners bind with SO_REUSEPORT; an HTTP server on the same port would fail to start with a
+    // less helpful message, so refuse it here with both lines.
+    const HttpListener& h = *cfg_.http_listener;
+    for (const auto& l : cfg_.listeners) {
+        if (h.port != 0 && l.port == h.port && (l.address == h.address || l.address.empty() || h.address.empty()))
+            throw ConfigError(h.source + ": 'http_listener' on port " + std::to_string(h.port) +
+                              " overlaps the listener at " + l.source);
+    }
+}
+
 void Parser::maxKeepalive(const Line& line, Scope&) {
     cfg_.max_keepalive = static_cast<uint16_t>(parseUnsigned(single(line), 65535, "max_keepalive"));
     if (cfg_.max_keepalive < 10) warn(line, "'max_keepalive' below 10 seconds is not recommended");
@@ -667,6 +708,7 @@ void Parser::finish() {
             throw ConfigError(l.source + ": 'require_certificate true' needs a 'cafile' or 'capath'");
     }
     checkJwt();
+    checkHttp();
     // Two listeners on one port and address would both bind with SO_REUSEPORT and split the connections
     // between them without an error; refuse it here, where we can say which lines.
     const auto& ls = cfg_.listeners;

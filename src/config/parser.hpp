@@ -69,6 +69,10 @@ class Parser {
     void jwtPublishClaim(const Line& line, Scope& scope);
     void jwtSubscribeClaim(const Line& line, Scope& scope);
     void checkJwt();
+    // HTTP
+    void httpListener(const Line& line, Scope& scope);
+    void httpAuthToken(const Line& line, Scope& scope);
+    void checkHttp();
     void maxKeepalive(const Line& line, Scope& scope);
     void messageSizeLimit(const Line& line, Scope& scope);
     void maxPacketSize(const Line& line, Scope& scope);

@@ -104,6 +104,7 @@ struct Server::Impl : broker::WorkerPoster {
             auto remote = sock.remote_endpoint(ignored);
             if (a.listener_max >= 0 && a.listener_connections->load() >= a.listener_max) {
                 spdlog::warn("Connection from {} refused: listener max_connections reached.", endpointText(remote));
+                a.worker->shard().stats().refused_busy.add();
                 sock.close(ignored);
             } else {
                 sock.set_option(tcp::no_delay(true), ignored);
@@ -328,6 +329,10 @@ void Server::stop() {
     }
     for (auto& w : impl_->workers)
         w->stop();
+}
+
+broker::Broker& Server::broker() {
+    return impl_->broker;
 }
 
 void Server::wait() {

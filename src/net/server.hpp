@@ -8,6 +8,10 @@
 
 #include "config/config.hpp"
 
+namespace starling::broker {
+class Broker;
+}  // namespace starling::broker
+
 namespace starling::net {
 
 struct BoundListener {
@@ -32,6 +36,9 @@ class Server {
     void stop();
     // Blocks until stop() completes.
     void wait();
+    // The broker's shared state, for readers on other threads (the HTTP server) through its thread-safe
+    // accessors: stats(), retained(), connections, output_queued, store().
+    broker::Broker& broker();
 
   private:
     struct Impl;

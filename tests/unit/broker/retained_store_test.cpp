@@ -64,6 +64,50 @@ TEST(RetainedStore, WildcardLookups) {
     EXPECT_EQ(topics(s, "$SYS/#"), (std::vector<std::string>{"$SYS/x"}));
 }
 
+std::vector<std::string> pageTopics(const RetainedStore::Page& page) {
+    std::vector<std::string> out;
+    for (auto& m : page.messages)
+        out.emplace_back(m->topic());
+    return out;
+}
+
+TEST(RetainedStore, BrowseByTextPrefixInTopicOrder) {
+    RetainedStore s;
+    for (auto t : {"a/bin", "a/b/c", "b/1", "a/b", "a/bc", "a", "/lead", "$SYS/x"})
+        s.set(msg(t, "p"));
+    // A prefix of text, not of levels: "a/b" also finds "a/bc"; byte order puts "a/b/c" before "a/bc".
+    auto page = s.browse("a/b", "", 10);
+    EXPECT_EQ(pageTopics(page), (std::vector<std::string>{"a/b", "a/b/c", "a/bc", "a/bin"}));
+    EXPECT_EQ(page.total, 4u);
+    EXPECT_EQ(page.remaining, 4u);
+    EXPECT_EQ(pageTopics(s.browse("a/", "", 10)).size(), 4u);  // not "a" itself
+    EXPECT_EQ(pageTopics(s.browse("", "", 10)).size(), 8u);    // everything, `$` topics included
+    EXPECT_EQ(pageTopics(s.browse("/", "", 10)), (std::vector<std::string>{"/lead"}));
+    EXPECT_EQ(s.browse("c", "", 10).total, 0u);
+    EXPECT_EQ(s.browse("a/b/c/d", "", 10).total, 0u);
+}
+
+TEST(RetainedStore, BrowsePagesFollowTheCursor) {
+    RetainedStore s;
+    for (int i = 9; i >= 0; --i)
+        s.set(msg("t/" + std::to_string(i), "p"));
+    auto first = s.browse("t/", "", 4);
+    EXPECT_EQ(pageTopics(first), (std::vector<std::string>{"t/0", "t/1", "t/2", "t/3"}));
+    EXPECT_EQ(first.total, 10u);
+    EXPECT_EQ(first.remaining, 10u);
+    auto second = s.browse("t/", "t/3", 4);
+    EXPECT_EQ(pageTopics(second), (std::vector<std::string>{"t/4", "t/5", "t/6", "t/7"}));
+    EXPECT_EQ(second.remaining, 6u);
+    auto last = s.browse("t/", "t/7", 4);
+    EXPECT_EQ(pageTopics(last), (std::vector<std::string>{"t/8", "t/9"}));
+    EXPECT_EQ(last.remaining, 2u);
+    // A limit of 0 only counts.
+    auto counted = s.browse("t/", "t/4", 0);
+    EXPECT_TRUE(counted.messages.empty());
+    EXPECT_EQ(counted.total, 10u);
+    EXPECT_EQ(counted.remaining, 5u);
+}
+
 TEST(Message, SharedBodyHoldsTopicPropertiesAndPayload) {
     Message::Init init;
     init.topic = "t/1";

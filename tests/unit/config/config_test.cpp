@@ -51,6 +51,8 @@ TEST(ConfigDefaults, EmptyFileKeepsEveryDefault) {
     EXPECT_EQ(c.user, "");
     EXPECT_TRUE(c.warnings.empty());
     EXPECT_EQ(c.source_path, "");
+    EXPECT_FALSE(c.http_listener.has_value());
+    EXPECT_EQ(c.http_auth_token_file, "");
 }
 
 TEST(ConfigSyntax, CommentsBlankLinesWhitespaceAndCrlfAreTolerated) {
@@ -146,10 +148,10 @@ INSTANTIATE_TEST_SUITE_P(LaterIssues, NotSupportedYet,
                                          "bridge_cafile", "bridge_protocol_version", "remote_username",
                                          "remote_clientid", "cleansession", "start_type", "try_private",
                                          "notifications", "plugin", "auth_plugin", "auth_opt_db_host",
-                                         "plugin_opt_path", "http_listener", "websockets_log_level", "http_dir",
-                                         "socket_domain", "mount_point", "clientid_prefixes", "check_retain_source",
-                                         "set_tcp_nodelay", "upgrade_outgoing_qos", "memory_limit", "bind_interface",
-                                         "max_qos", "connection_messages", "max_inflight_bytes", "log_facility"));
+                                         "plugin_opt_path", "websockets_log_level", "http_dir", "socket_domain",
+                                         "mount_point", "clientid_prefixes", "check_retain_source", "set_tcp_nodelay",
+                                         "upgrade_outgoing_qos", "memory_limit", "bind_interface", "max_qos",
+                                         "connection_messages", "max_inflight_bytes", "log_facility"));
 
 TEST(NotSupportedYetValues, WebsocketsProtocol) {
     EXPECT_EQ(errorOf("listener 8080\nprotocol websockets\n"), "t.conf:2: 'protocol websockets' is not supported yet");
@@ -625,6 +627,52 @@ TEST(Persistence, DirectivesAndMosquittosSnapshotsIgnored) {
     EXPECT_EQ(errorOf("persistence_sync sometimes\n"),
               "t.conf:1: 'persistence_sync' must be none, interval or always, got 'sometimes'");
     EXPECT_FALSE(parse("").persistence);
+}
+
+// ---- HTTP (ours)
+
+TEST(Http, ListenerWithPortAndOptionalAddress) {
+    auto c = parse("listener 1883\nhttp_listener 8080 127.0.0.1\nhttp_auth_token /etc/starling/http token\n");
+    ASSERT_TRUE(c.http_listener.has_value());
+    EXPECT_EQ(c.http_listener->port, 8080);
+    EXPECT_EQ(c.http_listener->address, "127.0.0.1");
+    EXPECT_EQ(c.http_listener->source, "t.conf:2");
+    EXPECT_EQ(c.http_auth_token_file, "/etc/starling/http token");  // a path: the rest of the line
+    // Without an address, every address (as for `listener`); it does not open a listener block.
+    auto d = parse("http_listener 0\nmax_connections 5\n");
+    EXPECT_EQ(d.http_listener->port, 0);
+    EXPECT_EQ(d.http_listener->address, "");
+    EXPECT_TRUE(d.listeners.empty());
+    EXPECT_EQ(d.max_connections, 5);
+}
+
+TEST(Http, ListenerErrors) {
+    EXPECT_EQ(errorOf("http_listener\n"), "t.conf:1: 'http_listener' needs a port");
+    EXPECT_EQ(errorOf("http_listener 8080 ::1 extra\n"),
+              "t.conf:1: 'http_listener' takes a port and an optional address, got '8080 ::1 extra'");
+    EXPECT_EQ(errorOf("http_listener 70000\n").rfind("t.conf:1: ", 0), 0u);
+    EXPECT_EQ(errorOf("http_listener 8080 a..b\n"),
+              "t.conf:1: 'http_listener' address 'a..b' is not an IP address or host name");
+    EXPECT_EQ(errorOf("http_listener 8080\nhttp_listener 8081\n"),
+              "t.conf:2: 'http_listener' is set twice (first at t.conf:1)");
+    EXPECT_EQ(errorOf("http_listener 8080\nhttp_auth_token /a\nhttp_auth_token /b\n"),
+              "t.conf:3: 'http_auth_token' is set twice (first at t.conf:2)");
+}
+
+TEST(Http, TokenNeedsAListener) {
+    EXPECT_EQ(errorOf("max_keepalive 60\nhttp_auth_token /t\n"),
+              "t.conf:2: 'http_auth_token' needs an 'http_listener'");
+}
+
+TEST(Http, PortSharedWithAnMqttListenerIsRefused) {
+    EXPECT_EQ(errorOf("listener 1883\nhttp_listener 1883 127.0.0.1\n"),
+              "t.conf:2: 'http_listener' on port 1883 overlaps the listener at t.conf:1");
+    EXPECT_EQ(errorOf("listener 8080 127.0.0.1\nhttp_listener 8080\n"),
+              "t.conf:2: 'http_listener' on port 8080 overlaps the listener at t.conf:1");
+    // Other addresses, other ports, and port 0 (a free port each) are fine.
+    EXPECT_NO_THROW(parse("listener 8080 127.0.0.1\nhttp_listener 8080 ::1\n"));
+    EXPECT_NO_THROW(parse("listener 1883\nhttp_listener 8080\n"));
+    EXPECT_NO_THROW(parse("listener 0\nhttp_listener 0\n"));
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+#include "http/broker_status.hpp"
+
+#include "broker/broker.hpp"
+#include "broker/clock.hpp"
+#include "store/store.hpp"
+
+namespace starling::http {
+
+BrokerStatus gatherStatus(broker::Broker& broker) {
+    BrokerStatus s;
+    s.stats = broker.stats();
+    s.connections_open = broker.connections.load(std::memory_order_relaxed);
+    s.retained_messages = broker.retained().count();
+    s.retained_bytes = broker.retained().bytes();
+    s.output_queued_bytes = broker.output_queued.load(std::memory_order_relaxed);
+    if (const store::Store* st = broker.store()) {
+        s.persistence = true;
+        s.store_bytes = st->approximateSize();
+    }
+    s.workers = broker.workerCount();
+    s.now_ms = broker::systemNowMs();
+    s.uptime_ms = s.now_ms > broker.start_time_ms() ? s.now_ms - broker.start_time_ms() : 0;
+    return s;
+}
+
+}  // namespace starling::http

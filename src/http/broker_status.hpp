@@ -1,0 +1,29 @@
+#pragma once
+// One reading of the broker's numbers for /metrics and /api/v1/stats, taken through the broker's
+// thread-safe accessors (per-worker atomic counters, the retained store's lock, atomics). Any thread.
+#include <cstdint>
+
+#include "broker/stats.hpp"
+
+namespace starling::broker {
+class Broker;
+}  // namespace starling::broker
+
+namespace starling::http {
+
+struct BrokerStatus {
+    broker::StatsSnapshot stats;  // the workers' counters, summed
+    int64_t connections_open = 0;
+    uint64_t retained_messages = 0;
+    uint64_t retained_bytes = 0;
+    int64_t output_queued_bytes = 0;
+    bool persistence = false;
+    uint64_t store_bytes = 0;  // persistence only
+    unsigned workers = 0;
+    uint64_t now_ms = 0;  // wall clock, Unix milliseconds
+    uint64_t uptime_ms = 0;
+};
+
+BrokerStatus gatherStatus(broker::Broker& broker);
+
+}  // namespace starling::http

@@ -1,0 +1,255 @@
+#include "http/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "http/routes.hpp"
+
+namespace starling::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(30);  // per request read and per response write
+constexpr size_t kMaxConnections = 64;                   // an admin endpoint, not a web server
+constexpr uint32_t kHeaderLimit = 8 * 1024;
+constexpr uint64_t kBodyLimit = 16 * 1024;  // GET needs none; a small one still gets its 405
+
+std::string endpointText(const tcp::endpoint& ep) {
+    if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// The token is the file's text without trailing line breaks and blanks (editors add a newline).
+std::string readToken(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read http_auth_token file " + path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::string token = ss.str();
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+        token.pop_back();
+    if (token.empty()) throw std::runtime_error("http_auth_token file " + path + " is empty");
+    for (unsigned char c : token) {
+        // It travels in an HTTP header: visible ASCII only (RFC 6750's b64token is narrower still).
+        if (c < 0x21 || c > 0x7E)
+            throw std::runtime_error("http_auth_token file " + path +
+                                     " holds characters a header cannot carry (spaces, control or non-ASCII)");
+    }
+    return token;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+    Impl(broker::Broker& b, const config::Config& cfg)
+        : listener(*cfg.http_listener), token_file(cfg.http_auth_token_file), routes(b) {
+        if (!token_file.empty()) routes.setToken(readToken(token_file));
+    }
+
+    void bind(tcp::endpoint ep);
+    void accept(tcp::acceptor& a);
+
+    config::HttpListener listener;
+    std::string token_file;
+    size_t connections = 0;  // HTTP thread only; declared before io so sessions can count down as it goes
+    Routes routes;           // HTTP thread only (reload posts to it)
+    asio::io_context io{1};
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+    std::thread thread;
+    bool stopped = false;
+};
+
+namespace {
+
+// One HTTP/1.1 connection: read a request, answer it, and again while the client keeps it alive.
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(tcp::socket socket, const Routes& routes, size_t& connections)
+        : stream_(std::move(socket)), routes_(routes), connections_(connections) {
+        ++connections_;
+    }
+    ~Session() { --connections_; }
+
+    void read() {
+        parser_.emplace();
+        parser_->header_limit(kHeaderLimit);
+        parser_->body_limit(kBodyLimit);
+        stream_.expires_after(kIdleTimeout);
+        bhttp::async_read(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+    }
+
+  private:
+    void onRead(beast::error_code ec) {
+        if (ec) {
+            // A closed connection, a timeout or a request we cannot parse: nothing worth an answer.
+            close();
+            return;
+        }
+        const auto& req = parser_->get();
+        HttpRequest request{req.method_string(), req.target(), req[bhttp::field::authorization]};
+        HttpResponse answer;
+        try {
+            answer = routes_.handle(request);
+        } catch (const std::exception& e) {
+            spdlog::error("HTTP {} {}: {}", std::string(req.method_string()), std::string(req.target()), e.what());
+            answer = HttpResponse{500, "application/json", "{\"error\":\"internal error\"}", {}};
+        }
+        response_ = {};
+        response_.version(req.version());
+        response_.result(answer.status);
+        response_.set(bhttp::field::server, "starling");
+        response_.set(bhttp::field::content_type, answer.content_type);
+        for (auto& [name, value] : answer.headers)
+            response_.set(name, value);
+        response_.keep_alive(req.keep_alive());
+        // HEAD: the headers GET would send, Content-Length included, and no body.
+        response_.content_length(answer.body.size());
+        if (req.method() != bhttp::verb::head) response_.body() = std::move(answer.body);
+        stream_.expires_after(kIdleTimeout);
+        bhttp::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+            if (ec || !self->response_.keep_alive()) return self->close();
+            self->read();
+        });
+    }
+
+    void close() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.close();
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    bhttp::response<bhttp::string_body> response_;
+    const Routes& routes_;
+    size_t& connections_;  // the server's count of open sessions
+};
+
+}  // namespace
+
+void HttpServer::Impl::bind(tcp::endpoint ep) {
+    auto a = std::make_unique<tcp::acceptor>(io);
+    a->open(ep.protocol());
+    a->set_option(tcp::acceptor::reuse_address(true));
+    if (ep.address().is_v6()) a->set_option(asio::ip::v6_only(!ep.address().is_unspecified()));
+    a->bind(ep);
+    a->listen(asio::socket_base::max_listen_connections);
+    ep = a->local_endpoint();
+    spdlog::info("Opening HTTP listener on {} (metrics, admin API, dashboard{}).", endpointText(ep),
+                 token_file.empty() ? "" : "; bearer token required");
+    acceptors.push_back(std::move(a));
+}
+
+void HttpServer::Impl::accept(tcp::acceptor& a) {
+    a.async_accept([this, &a](const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec) {
+            if (ec == asio::error::operation_aborted) return;
+            spdlog::warn("HTTP accept failed: {}", ec.message());
+            // EMFILE and friends: try again shortly rather than spin.
+            auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+            t->async_wait([this, &a, t](const boost::system::error_code&) { accept(a); });
+            return;
+        }
+        if (connections >= kMaxConnections) {
+            boost::system::error_code ignored;
+            socket.close(ignored);
+        } else {
+            std::make_shared<Session>(std::move(socket), routes, connections)->read();
+        }
+        accept(a);
+    });
+}
+
+HttpServer::HttpServer(broker::Broker& broker, const config::Config& cfg)
+    : impl_(std::make_unique<Impl>(broker, cfg)) {}
+
+HttpServer::~HttpServer() {
+    stop();
+}
+
+void HttpServer::start() {
+    const auto& l = impl_->listener;
+    std::vector<tcp::endpoint> eps;
+    boost::system::error_code ec;
+    if (l.address.empty()) {
+        eps.emplace_back(tcp::v6(), l.port);
+    } else if (auto addr = asio::ip::make_address(l.address, ec); !ec) {
+        eps.emplace_back(addr, l.port);
+    } else {
+        tcp::resolver resolver(impl_->io);
+        auto results = resolver.resolve(l.address, std::to_string(l.port), ec);
+        if (ec) throw std::runtime_error("cannot resolve http_listener address '" + l.address + "': " + ec.message());
+        for (auto& r : results)
+            eps.push_back(r.endpoint());
+    }
+    for (auto& ep : eps) {
+        try {
+            impl_->bind(ep);
+        } catch (const boost::system::system_error& e) {
+            if (l.address.empty()) {
+                // No IPv6 on this host: every IPv4 address instead.
+                try {
+                    impl_->bind(tcp::endpoint(tcp::v4(), l.port));
+                    continue;
+                } catch (const boost::system::system_error&) {
+                }
+            }
+            throw std::runtime_error(l.source + ": cannot open http_listener on " + endpointText(ep) + ": " +
+                                     e.code().message());
+        }
+    }
+    for (auto& a : impl_->acceptors)
+        impl_->accept(*a);
+    impl_->thread = std::thread([impl = impl_.get()] {
+        for (;;) {
+            try {
+                impl->io.run();
+                return;
+            } catch (const std::exception& e) {
+                spdlog::error("HTTP server: {}", e.what());
+            }
+        }
+    });
+}
+
+void HttpServer::reload(const config::Config& fresh) {
+    if (!fresh.http_listener) return;  // turning HTTP off (or on) needs a restart
+    std::string token = fresh.http_auth_token_file.empty() ? std::string() : readToken(fresh.http_auth_token_file);
+    asio::post(impl_->io,
+               [impl = impl_.get(), token = std::move(token)]() mutable { impl->routes.setToken(std::move(token)); });
+}
+
+void HttpServer::stop() {
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->io.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->acceptors.clear();
+}
+
+}  // namespace starling::http
