@@ -222,13 +222,16 @@ def test_redelivery_on_reconnect(broker):
     a.disconnect()
 
 
-@pytest.mark.skip(reason="needs ACLs (security issue #7)")
-def test_subscribe_failure(broker):
+def test_subscribe_failure(tmp_path):
     """A subscription the server does not allow gets SUBACK return code 0x80 [MQTT-3.8.4-5]
-    [MQTT-3.9.3-2]. Needs a broker configured to refuse subscriptions to NOSUBSCRIBE_TOPICS[0]."""
-    a = Client(broker.port, "myclientid")
-    assert a.subscribe(NOSUBSCRIBE_TOPICS[0], 2) == (0x80,)
-    a.disconnect()
+    [MQTT-3.9.3-2]. The ACL (anonymous rules) allows everything but NOSUBSCRIBE_TOPICS[0]."""
+    acl = tmp_path / "acl"
+    acl.write_text(f"topic deny {NOSUBSCRIBE_TOPICS[0]}\ntopic readwrite #\n")
+    with Broker(f"acl_file {acl}") as b:
+        a = Client(b.port, "myclientid")
+        assert a.subscribe(NOSUBSCRIBE_TOPICS[0], 2) == (0x80,)
+        assert a.subscribe(TOPICS[0], 2) == (2,)
+        a.disconnect()
 
 
 def test_dollar_topics(broker):
