@@ -32,7 +32,9 @@ Environment (defaults in brackets):
   WINDOW            flood: bytes queued per publisher (starling_bench --window); empty = bench default
                     (1 MiB; see the note in the script) [1048576]
   BENCH_THREADS     starling_bench --threads [2]
-  STARLING_THREADS  Starling worker_threads, 0 = one per core [0]
+  STARLING_THREADS  Starling worker_threads, 0 = one per core [0; 1 with PIN=1]
+  PIN               1: the broker on core 0 and starling_bench on core 1 (taskset), so the numbers say
+                    what one core of broker does, as issue 9 measures [0]
   MAX_INFLIGHT      max_inflight_messages for both brokers, 0 = unlimited [0]
   MAX_QUEUED        max_queued_messages for both brokers, 0 = unlimited [0]
   PROTOCOL          mqttv311 or mqttv5 [mqttv311]
@@ -79,7 +81,16 @@ RATE=${RATE:-}
 # by the bench's 1000 messages in flight per publisher, not by the window.
 WINDOW=${WINDOW-1048576}
 BENCH_THREADS=${BENCH_THREADS:-2}
-STARLING_THREADS=${STARLING_THREADS:-0}
+PIN=${PIN:-0}
+if [[ $PIN == 1 ]]; then
+    STARLING_THREADS=${STARLING_THREADS:-1}
+    BROKER_PIN=(taskset -c 0)
+    BENCH_PIN=(taskset -c 1)
+else
+    STARLING_THREADS=${STARLING_THREADS:-0}
+    BROKER_PIN=()
+    BENCH_PIN=()
+fi
 MAX_INFLIGHT=${MAX_INFLIGHT:-0}
 MAX_QUEUED=${MAX_QUEUED:-0}
 PROTOCOL=${PROTOCOL:-mqttv311}
@@ -259,9 +270,9 @@ run_one() {  # broker scenario-id
     R[$broker.$id.ran]=1
 
     if [[ $broker == starling ]]; then
-        "$STARLING" -c "$conf" >"$log" 2>&1 &
+        "${BROKER_PIN[@]}" "$STARLING" -c "$conf" >"$log" 2>&1 &
     else
-        "$MOSQUITTO" -c "$conf" >"$log" 2>&1 &
+        "${BROKER_PIN[@]}" "$MOSQUITTO" -c "$conf" >"$log" 2>&1 &
     fi
     BROKER_PID=$!
     if ! wait_listen "$port" "$BROKER_PID"; then
@@ -280,7 +291,7 @@ run_one() {  # broker scenario-id
         args+=(--window "$WINDOW")
     fi
     # The bench stops itself after secs + up to 3 s of drain; the timeout is a safety net only.
-    timeout -k 5 "$(awk -v s="$secs" 'BEGIN { printf "%d", s + 30 }')" "$BENCH" "${args[@]}" >"$json" 2>"$err" &
+    timeout -k 5 "$(awk -v s="$secs" 'BEGIN { printf "%d", s + 30 }')" "${BENCH_PIN[@]}" "$BENCH" "${args[@]}" >"$json" 2>"$err" &
     BENCH_PID=$!
     wait "$BENCH_PID" || rc=$?
     BENCH_PID=""
