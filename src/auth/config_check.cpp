@@ -16,6 +16,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "auth/acl.hpp"
 #include "auth/jwt_auth.hpp"
 #include "auth/password_store.hpp"
@@ -47,6 +49,15 @@ bool holdsPrivateKey(const std::string& path) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str().find("PRIVATE KEY-----") != std::string::npos;
+}
+
+// A JWK Set with a private key in it (RFC 7518 6.2.2, 6.3.2: `d` for EC and RSA; `k` of a symmetric key).
+bool holdsPrivateJwk(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    auto set = nlohmann::json::parse(in, nullptr, false);
+    if (set.is_discarded() || !set.is_object() || !set.contains("keys") || !set["keys"].is_array()) return false;
+    return std::any_of(set["keys"].begin(), set["keys"].end(),
+                       [](const nlohmann::json& k) { return k.is_object() && (k.contains("d") || k.contains("k")); });
 }
 
 std::string listNames(const std::vector<const HashNote*>& notes) {
@@ -210,6 +221,12 @@ class Checker {
             add(Severity::kError, j.key_file,
                 "JWT key file holds a private key and is readable by every local user; keep only the public key "
                 "there, or chmod o-r");
+        }
+        // A key set holds public keys and may be world-readable, unless someone exported private keys into it.
+        if (!j.jwks_file.empty() && readableByOthers(j.jwks_file) && holdsPrivateJwk(j.jwks_file)) {
+            add(Severity::kError, j.jwks_file,
+                "JWT key set holds private key material ('d' or 'k') and is readable by every local user; publish "
+                "only the public keys there, or chmod o-r");
         }
     }
 

@@ -22,11 +22,11 @@ struct Finding {
 
 // Errors: a file that cannot be read or parsed; anonymous clients on a non-loopback listener without an
 // acl_file; an ACL granting every client (or every anonymous client, when they reach the network) write
-// on `#`; clear-text passwords; well-known default credentials; a TLS key, JWT secret or JWT private key
-// readable by others; an http_auth_token file that cannot be read. Warnings: a non-loopback listener without TLS
-// (no certfile); anonymous access on a non-loopback listener with an ACL; weak password hashes; a password, ACL or
-// http_auth_token file readable by others; a non-loopback http_listener without http_auth_token (or, with one,
-// in clear text).
+// on `#`; clear-text passwords; well-known default credentials; a TLS key, JWT secret, JWT private key or JWK
+// Set holding private keys readable by others; an http_auth_token file that cannot be read. Warnings: a non-loopback
+// listener without TLS (no certfile); anonymous access on a non-loopback listener with an ACL; weak password hashes; a
+// password, ACL or http_auth_token file readable by others; a non-loopback http_listener without http_auth_token (or,
+// with one, in clear text).
 std::vector<Finding> checkConfig(const config::Config& cfg);
 
 bool hasErrors(const std::vector<Finding>& findings);

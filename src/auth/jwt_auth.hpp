@@ -92,9 +92,9 @@ class JwtVerifier {
     std::chrono::seconds leeway_{0};
     config::JwtSettings settings_;
     std::vector<std::string> algorithms_;
-    std::string secret_;      // HS256
-    std::string public_pem_;  // RS256 or ES256: the public key as PEM SubjectPublicKeyInfo, for libjwt
-    std::string key_alg_;     // "RS256" or "ES256": what public_pem_ is for
+    std::string secret_;            // HS256
+    std::string public_pem_;        // RS256 or ES256: the public key as PEM SubjectPublicKeyInfo, for libjwt
+    std::string key_alg_;           // "RS256" or "ES256": what public_pem_ is for
     std::vector<SetKey> set_keys_;  // jwt_jwks_file; chosen by the token's `kid`
     std::vector<std::string> notes_;
 };

@@ -1,5 +1,7 @@
 #include "broker/security.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 namespace starling::broker {
@@ -64,7 +66,13 @@ Security::Security(const config::Config& cfg, bool allow_anonymous) {
             any_acl_ = any_acl_ || listeners_.back().acl != nullptr;
         }
     }
-    if (cfg.jwt.enabled()) jwt_ = orThrow(auth::JwtVerifier::create(cfg.jwt));
+    if (cfg.jwt.enabled()) {
+        jwt_ = orThrow(auth::JwtVerifier::create(cfg.jwt));
+        // Keys of jwt_jwks_file left out (encryption keys, other curves...): normal in a provider's set, but an
+        // operator wondering why a kid is unknown looks here.
+        for (const auto& note : jwt_->notes())
+            spdlog::info("JWT: {}.", note);
+    }
 }
 
 Security::Decision Security::authenticate(std::string_view client_id, std::optional<std::string_view> username,

@@ -63,9 +63,11 @@ struct LogTarget {
     std::string path;  // kFile
 };
 
-// JWT bearer tokens given as the CONNECT password (our `jwt_*` directives). Enabled by a key or a secret.
+// JWT bearer tokens given as the CONNECT password (our `jwt_*` directives). Enabled by a key, a key set or a
+// secret.
 struct JwtSettings {
     std::string key_file;                 // PEM public key (or certificate) for RS256/ES256
+    std::string jwks_file;                // JSON Web Key Set (RFC 7517) for RS256/ES256, by `kid`; not with key_file
     std::string secret_file;              // shared secret for HS256 (trailing newlines are not part of it)
     std::vector<std::string> algorithms;  // subset of HS256 RS256 ES256; empty: what the key material allows
     std::string issuer;                   // empty: `iss` not checked
@@ -74,7 +76,7 @@ struct JwtSettings {
     std::string publish_claim = "pub";     // optional array of topic filters the token may publish to
     std::string subscribe_claim = "subs";  // ... and subscribe to (not "sub": that is the username claim)
 
-    bool enabled() const { return !key_file.empty() || !secret_file.empty(); }
+    bool enabled() const { return !key_file.empty() || !jwks_file.empty() || !secret_file.empty(); }
 };
 
 struct Config {

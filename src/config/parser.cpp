@@ -151,6 +151,7 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"password_file", &Parser::passwordFile},
         {"acl_file", &Parser::aclFile},
         {"jwt_key_file", &Parser::jwtKeyFile},
+        {"jwt_jwks_file", &Parser::jwtJwksFile},
         {"jwt_secret_file", &Parser::jwtSecretFile},
         {"jwt_algorithms", &Parser::jwtAlgorithms},
         {"jwt_issuer", &Parser::jwtIssuer},
@@ -345,8 +346,8 @@ void Parser::bindAddress(const Line& line, Scope&) {
 
 void Parser::protocol(const Line& line, Scope& scope) {
     std::string_view value = single(line);
-    if (value == "websockets") fail(line, "'protocol websockets' is not supported yet");
-    if (value != "mqtt") fail(line, "'protocol' must be mqtt or websockets, got " + inQuotes(value));
+    if (value != "mqtt" && value != "websockets")
+        fail(line, "'protocol' must be mqtt or websockets, got " + inQuotes(value));
     // Before any `listener` it is the default listener's protocol, as in Mosquitto; mqtt is the default.
     if (scope.listener) cfg_.listeners[*scope.listener].protocol = std::string(value);
 }
@@ -403,6 +404,10 @@ void Parser::aclFile(const Line& line, Scope& scope) {
 // The jwt_* directives (ours) are global like password_file, and each may be given once.
 void Parser::jwtKeyFile(const Line& line, Scope&) {
     cfg_.jwt.key_file = onceText(line, "jwt_key_file");
+}
+
+void Parser::jwtJwksFile(const Line& line, Scope&) {
+    cfg_.jwt.jwks_file = onceText(line, "jwt_jwks_file");
 }
 
 void Parser::jwtSecretFile(const Line& line, Scope&) {
@@ -732,17 +737,25 @@ void Parser::checkJwt() {
         for (std::string_view d : {"jwt_algorithms", "jwt_issuer", "jwt_audience", "jwt_username_claim",
                                    "jwt_publish_claim", "jwt_subscribe_claim"}) {
             if (first_set_.count(d))
-                throw ConfigError(where(d) + inQuotes(d) + " needs 'jwt_key_file' or 'jwt_secret_file'");
+                throw ConfigError(where(d) + inQuotes(d) +
+                                  " needs 'jwt_key_file', 'jwt_jwks_file' or 'jwt_secret_file'");
         }
         return;
+    }
+    // One source of public keys: with both, which one a token's `kid` (or its absence) picks would be a guess.
+    if (!j.key_file.empty() && !j.jwks_file.empty()) {
+        auto key_at = first_set_.find("jwt_key_file");
+        throw ConfigError(where("jwt_jwks_file") + "'jwt_jwks_file' cannot be combined with 'jwt_key_file'" +
+                          (key_at == first_set_.end() ? std::string() : " (at " + key_at->second + ")") +
+                          ": put that key in the key set, or use one of them");
     }
     for (const auto& a : j.algorithms) {
         if (a == "HS256" && j.secret_file.empty())
             throw ConfigError(where("jwt_algorithms") +
                               "'jwt_algorithms' lists HS256 but 'jwt_secret_file' is not set");
-        if (a != "HS256" && j.key_file.empty())
+        if (a != "HS256" && j.key_file.empty() && j.jwks_file.empty())
             throw ConfigError(where("jwt_algorithms") + "'jwt_algorithms' lists " + a +
-                              " but 'jwt_key_file' is not set");
+                              " but neither 'jwt_key_file' nor 'jwt_jwks_file' is set");
     }
     if (j.username_claim == j.publish_claim || j.username_claim == j.subscribe_claim ||
         j.publish_claim == j.subscribe_claim) {

@@ -61,6 +61,7 @@ class Parser {
     void passwordFile(const Line& line, Scope& scope);
     void aclFile(const Line& line, Scope& scope);
     void jwtKeyFile(const Line& line, Scope& scope);
+    void jwtJwksFile(const Line& line, Scope& scope);
     void jwtSecretFile(const Line& line, Scope& scope);
     void jwtAlgorithms(const Line& line, Scope& scope);
     void jwtIssuer(const Line& line, Scope& scope);

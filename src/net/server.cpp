@@ -54,13 +54,14 @@ struct Server::Impl : broker::WorkerPoster {
         // The listener's TLS context, shared by its acceptors and replaced whole by a reload.
         std::shared_ptr<std::atomic<std::shared_ptr<const TlsContext>>> tls;
         size_t listener_index;
+        bool websockets = false;
     };
 
     uint32_t maxPacket() const { return cfg.max_packet_size ? cfg.max_packet_size : 268'435'460u; }
 
     // Opens `ep` on every worker with SO_REUSEPORT, so the kernel spreads new connections across them.
     void bind(tcp::endpoint ep, int listener_max, std::shared_ptr<std::atomic<std::shared_ptr<const TlsContext>>> tls,
-              size_t listener_index) {
+              size_t listener_index, bool websockets) {
         {
             // SO_REUSEPORT would let a second broker share the port silently: probe it without first.
             tcp::acceptor probe(workers[0]->io());
@@ -81,11 +82,13 @@ struct Server::Impl : broker::WorkerPoster {
             a->bind(ep);
             a->listen(asio::socket_base::max_listen_connections);
             ep = a->local_endpoint();  // port 0: every worker binds the port the first one got
-            acceptors.push_back(Acceptor{w.get(), std::move(a), ep.port(), count, listener_max, tls, listener_index});
+            acceptors.push_back(
+                Acceptor{w.get(), std::move(a), ep.port(), count, listener_max, tls, listener_index, websockets});
         }
         auto ctx = tls ? tls->load() : nullptr;
         spdlog::info(
-            "Opening {} listen socket on {}{}.", ep.address().is_v6() ? "ipv6" : "ipv4", endpointText(ep),
+            "Opening {} {}listen socket on {}{}.", ep.address().is_v6() ? "ipv6" : "ipv4",
+            websockets ? "websockets " : "", endpointText(ep),
             ctx ? (ctx->settings().require_certificate ? " (TLS, client certificate required)" : " (TLS)") : "");
         bound.push_back(BoundListener{ep.address().to_string(), ep.port()});
     }
@@ -112,30 +115,31 @@ struct Server::Impl : broker::WorkerPoster {
                 std::shared_ptr<TlsSession> tls;
                 if (a.tls) tls = std::make_shared<TlsSession>(a.tls->load());
                 open(*a.worker, std::move(sock), endpointText(remote), a.port, a.listener_index, {},
-                     a.listener_connections, std::move(tls));
+                     a.listener_connections, std::move(tls), a.websockets ? std::make_shared<WsSession>() : nullptr);
             }
             accept(a);
         });
     }
 
     void open(Worker& w, tcp::socket sock, std::string address, uint16_t port, size_t listener_index,
-              std::vector<uint8_t> initial, std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls) {
+              std::vector<uint8_t> initial, std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls,
+              std::shared_ptr<WsSession> ws) {
         broker.connections.fetch_add(1, std::memory_order_relaxed);
-        auto migrate = [this, listener_count, listener_index](unsigned target, int fd, bool v6,
-                                                              std::vector<uint8_t> input, std::string addr,
-                                                              uint16_t lport, std::shared_ptr<TlsSession> t) {
+        auto migrate = [this, listener_count, listener_index](
+                           unsigned target, int fd, bool v6, std::vector<uint8_t> input, std::string addr,
+                           uint16_t lport, std::shared_ptr<TlsSession> t, std::shared_ptr<WsSession> wss) {
             // The socket leaves this worker; count it again on arrival.
             broker.connections.fetch_sub(1, std::memory_order_relaxed);
             Worker& tw = *workers[target];
             post(target, [this, &tw, fd, v6, input = std::move(input), addr = std::move(addr), lport, listener_index,
-                          listener_count, t = std::move(t)]() mutable {
+                          listener_count, t = std::move(t), wss = std::move(wss)]() mutable {
                 tcp::socket s(tw.io(), v6 ? tcp::v6() : tcp::v4(), fd);
                 open(tw, std::move(s), std::move(addr), lport, listener_index, std::move(input), listener_count,
-                     std::move(t));
+                     std::move(t), std::move(wss));
             });
         };
         auto conn = std::make_shared<TcpConnection>(w, std::move(sock), std::move(address), maxPacket(), migrate,
-                                                    listener_count, std::move(tls));
+                                                    listener_count, std::move(tls), std::move(ws));
         conn->id = broker.next_link_id.fetch_add(1);
         conn->listener_port = port;
         conn->listener_index = listener_index;
@@ -261,11 +265,12 @@ void Server::start() {
         if (tls) impl_->watched.push_back({l.tls, tls, Impl::mtimesOf(l.tls)});
         for (auto& ep : eps) {
             try {
-                impl_->bind(ep, l.max_connections, tls, listener_index);
+                impl_->bind(ep, l.max_connections, tls, listener_index, l.protocol == "websockets");
             } catch (const boost::system::system_error& e) {
                 if (l.address.empty() && ep.address().is_v6()) {
                     // No IPv6 on this host: fall back to IPv4 only.
-                    impl_->bind(tcp::endpoint(tcp::v4(), l.port), l.max_connections, tls, listener_index);
+                    impl_->bind(tcp::endpoint(tcp::v4(), l.port), l.max_connections, tls, listener_index,
+                                l.protocol == "websockets");
                     continue;
                 }
                 if (l.address == "::1" && cfg.listeners.empty()) {

@@ -26,14 +26,15 @@ uint64_t nowMs() {
 
 TcpConnection::TcpConnection(Worker& worker, boost::asio::ip::tcp::socket socket, std::string address,
                              uint32_t max_packet, MigrateFn migrate, std::atomic<int>* listener_count,
-                             std::shared_ptr<TlsSession> tls)
+                             std::shared_ptr<TlsSession> tls, std::shared_ptr<WsSession> ws)
     : worker_(worker),
       socket_(std::move(socket)),
       address_(std::move(address)),
       splitter_(max_packet),
       migrate_(std::move(migrate)),
       listener_count_(listener_count),
-      tls_(std::move(tls)) {
+      tls_(std::move(tls)),
+      ws_(std::move(ws)) {
     if (tls_) {
         this->tls = true;
         if (tls_->handshakeDone()) tls_identity = identityOf(*tls_);
@@ -52,6 +53,7 @@ void TcpConnection::start(std::vector<uint8_t> initial) {
         worker_.endTurn();
     }
     if (tls_ && tls_->hasOutput()) flushSoon();  // a migrated TLS connection's last handshake bytes
+    if (ws_ && !ws_->controlOutput().empty()) flushSoon();
     if (!closing_ && !migrated_) readMore();
 }
 
@@ -67,7 +69,7 @@ void TcpConnection::readMore() {
     if ((last_read_full_ && in_.size() < kReadChunk) || in_end_ == in_.size())
         in_.resize(in_.size() < kReadChunk ? in_.size() * 2 : in_.size() + kReadChunk);
     reading_ = true;
-    if (tls_) {
+    if (tls_ || ws_) {
         if (cipher_in_.empty()) cipher_in_.resize(17 * 1024);  // one TLS record
         socket_.async_read_some(
             boost::asio::buffer(cipher_in_),
@@ -91,6 +93,11 @@ void TcpConnection::onRead(const boost::system::error_code& ec, size_t n) {
     last_received_ms = nowMs();
     if (tls_) {
         if (!decrypt(n)) {
+            worker_.endTurn();
+            return;
+        }
+    } else if (ws_) {
+        if (!unframe(cipher_in_.data(), n)) {
             worker_.endTurn();
             return;
         }
@@ -174,7 +181,7 @@ void TcpConnection::migrate(unsigned target) {
         spdlog::error("Cannot hand over connection from {}: {}", address_, ec.message());
         return;
     }
-    migrate_(target, fd, v6, std::move(rest), address_, listener_port, std::move(tls_));
+    migrate_(target, fd, v6, std::move(rest), address_, listener_port, std::move(tls_), std::move(ws_));
 }
 
 std::string TcpConnection::identityOf(const TlsSession& t) {
@@ -184,9 +191,26 @@ std::string TcpConnection::identityOf(const TlsSession& t) {
     return {};
 }
 
+bool TcpConnection::unframe(const uint8_t* data, size_t n) {
+    auto status = ws_->feed(data, n, in_, in_end_);
+    if (!ws_->controlOutput().empty()) flushSoon();
+    if (status == WsSession::Status::kOk) return true;
+    if (status == WsSession::Status::kError) {
+        spdlog::warn("WebSocket error from {}: {}", address_, ws_->error());
+        close_detail = "WebSocket: " + ws_->error();
+        close(broker::CloseReason::kProtocolError);
+    } else {
+        close(broker::CloseReason::kSocketClosed);
+    }
+    return false;
+}
+
 bool TcpConnection::decrypt(size_t n) {
     bool was_done = tls_->handshakeDone();
-    auto status = tls_->feed(cipher_in_.data(), n, in_, in_end_);
+    size_t plain_end = 0;
+    auto status =
+        ws_ ? tls_->feed(cipher_in_.data(), n, ws_plain_, plain_end) : tls_->feed(cipher_in_.data(), n, in_, in_end_);
+    if (ws_ && plain_end && status != TlsSession::Status::kError && !unframe(ws_plain_.data(), plain_end)) return false;
     if (tls_->hasOutput()) flushSoon();
     if (status == TlsSession::Status::kError) {
         spdlog::warn("TLS error from {}: {}", address_, tls_->error());
@@ -204,6 +228,13 @@ bool TcpConnection::decrypt(size_t n) {
         return false;
     }
     return true;
+}
+
+size_t TcpConnection::bytesOf(const std::deque<Chunk>& chunks) {
+    size_t n = 0;
+    for (const auto& c : chunks)
+        n += c.size();
+    return n;
 }
 
 protocol::Bytes& TcpConnection::writeBuffer() {
@@ -251,12 +282,20 @@ void TcpConnection::writeNow() {
     dirty_ = false;
     reportOutput();
     if (write_in_progress_ || finished_ || migrated_) return;
-    if (pending_.empty() && !(tls_ && tls_->hasOutput())) {
+    const bool ws_control = ws_ && !ws_->controlOutput().empty();
+    if (pending_.empty() && !(tls_ && tls_->hasOutput()) && !ws_control) {
         if (closing_) shutdownSocket();
         return;
     }
+    // WebSocket: protocol replies first, then the queued MQTT bytes as one binary frame.
+    size_t ws_header = 0;
+    ws_control_out_.clear();
+    if (ws_control) ws_control_out_.swap(ws_->controlOutput());
+    if (ws_ && ws_->upgraded() && !pending_.empty()) ws_header = WsSession::frameHeader(ws_header_, bytesOf(pending_));
     if (tls_) {
         // Encrypt what is queued; the ciphertext goes out in one write.
+        if (!ws_control_out_.empty()) tls_->write(ws_control_out_.data(), ws_control_out_.size());
+        if (ws_header) tls_->write(ws_header_, ws_header);
         for (auto& c : pending_) {
             bool ok = tls_->write(c.bytes.data(), c.bytes.size());
             if (ok && c.tail) {
@@ -281,8 +320,10 @@ void TcpConnection::writeNow() {
     writing_.swap(pending_);
     sealed_bytes_ = 0;
     std::vector<boost::asio::const_buffer> bufs;
-    bufs.reserve(writing_.size() * 3);
+    bufs.reserve(writing_.size() * 3 + 2);
     size_t total = 0;
+    if (!ws_control_out_.empty()) bufs.emplace_back(ws_control_out_.data(), ws_control_out_.size());
+    if (ws_header) bufs.emplace_back(ws_header_, ws_header);
     for (auto& c : writing_) {
         if (!c.bytes.empty()) bufs.emplace_back(c.bytes.data(), c.bytes.size());
         total += c.bytes.size();

@@ -14,6 +14,7 @@
 
 #include "broker/client_link.hpp"
 #include "net/tls.hpp"
+#include "net/websocket.hpp"
 #include "protocol/frame.hpp"
 
 namespace starling::net {
@@ -23,13 +24,15 @@ class Server;
 
 // Called when a connection must move to the worker that owns its session.
 // A TLS connection's TLS state moves with it.
-using MigrateFn = std::function<void(unsigned target, int fd, bool v6, std::vector<uint8_t> input, std::string address,
-                                     uint16_t listener_port, std::shared_ptr<TlsSession> tls)>;
+using MigrateFn =
+    std::function<void(unsigned target, int fd, bool v6, std::vector<uint8_t> input, std::string address,
+                       uint16_t listener_port, std::shared_ptr<TlsSession> tls, std::shared_ptr<WsSession> ws)>;
 
 class TcpConnection final : public broker::ClientLink, public std::enable_shared_from_this<TcpConnection> {
   public:
     TcpConnection(Worker& worker, boost::asio::ip::tcp::socket socket, std::string address, uint32_t max_packet,
-                  MigrateFn migrate, std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls = nullptr);
+                  MigrateFn migrate, std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls = nullptr,
+                  std::shared_ptr<WsSession> ws = nullptr);
     ~TcpConnection() override;
 
     // Starts reading; `initial` is input already received (a migrated connection's CONNECT).
@@ -65,6 +68,10 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     static std::string identityOf(const TlsSession& t);
     // TLS: ciphertext read from the socket becomes plaintext input; false when the connection must end.
     bool decrypt(size_t n);
+    // WebSocket: bytes of the HTTP upgrade and of frames become MQTT input; false when the connection ends.
+    bool unframe(const uint8_t* data, size_t n);
+    // Bytes of one chunk list, for the frame header.
+    static size_t bytesOf(const std::deque<Chunk>& chunks);
 
     Worker& worker_;
     boost::asio::ip::tcp::socket socket_;
@@ -98,6 +105,11 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     std::shared_ptr<TlsSession> tls_;
     std::vector<uint8_t> cipher_in_;
     std::vector<uint8_t> cipher_out_;
+
+    std::shared_ptr<WsSession> ws_;
+    std::vector<uint8_t> ws_plain_;  // TLS plaintext on its way to the WebSocket layer
+    std::vector<uint8_t> ws_control_out_;
+    uint8_t ws_header_[10];
 };
 
 }  // namespace starling::net

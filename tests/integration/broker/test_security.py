@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -155,6 +156,58 @@ def test_jwt_tokens(tmp_path):
         assert connack(b.port, "s4", username="x", password=wrong_iss)[1] == b"\x00\x05"
         none_alg = hs256(secret, {"sub": "s", "iss": "starling-tests", "exp": now + 60}, alg="none")
         assert connack(b.port, "s5", username="x", password=none_alg)[1] == b"\x00\x05"
+
+
+def openssl(*args, data=None):
+    return subprocess.run(["openssl", *args], input=data, check=True, capture_output=True, timeout=60).stdout
+
+
+def rs256_key_and_jwk(tmp_path, kid):
+    """An RSA-2048 private key made with the openssl CLI, and its public half as a JWK (RFC 7518 6.3)."""
+    key, pub = tmp_path / f"{kid}.pem", tmp_path / f"{kid}.pub.pem"
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key))
+    openssl("pkey", "-in", str(key), "-pubout", "-out", str(pub))
+    modulus = openssl("rsa", "-pubin", "-in", str(pub), "-noout", "-modulus").decode().strip()
+    assert modulus.startswith("Modulus=")
+    n = bytes.fromhex(modulus[len("Modulus="):])
+    text = openssl("rsa", "-pubin", "-in", str(pub), "-noout", "-text").decode()
+    e = int(re.search(r"Exponent: (\d+)", text).group(1))
+    jwk = {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": b64url(n),
+           "e": b64url(e.to_bytes((e.bit_length() + 7) // 8, "big"))}
+    return key, jwk
+
+
+def rs256(key, claims, kid):
+    head = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": kid}).encode())
+    body = b64url(json.dumps(claims).encode())
+    sig = openssl("dgst", "-sha256", "-sign", str(key), data=f"{head}.{body}".encode())
+    return f"{head}.{body}.{b64url(sig)}"
+
+
+def test_jwt_jwks_file(tmp_path):
+    """jwt_jwks_file: an RS256 token is checked against the key its `kid` names; SIGHUP re-reads the set."""
+    key, jwk = rs256_key_and_jwk(tmp_path, "idp-key-1")
+    encryption = dict(jwk, kid="idp-enc-1", use="enc")  # left out, with a note in the log
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [encryption, jwk]}))
+    os.chmod(jwks, 0o644)  # public keys: no need to hide them
+    with Broker(f"jwt_jwks_file {jwks}\njwt_issuer https://idp.example", anonymous=False) as b:
+        assert "idp-enc-1' ignored: 'use' is \"enc\"" in b.log()
+        now = int(time.time())
+        claims = {"sub": "device-7", "iss": "https://idp.example", "exp": now + 300, "subs": ["cmd/device-7"]}
+        c, body = connack(b.port, "d7", username="ignored", password=rs256(key, claims, "idp-key-1"))
+        assert body == b"\x00\x00"
+        assert "u'device-7'" in b.log()
+        c.send(subscribe_packet(1, [("cmd/device-7", 0), ("cmd/#", 0)]))
+        assert c.recv_packet() == (0x90, b"\x00\x01\x00\x80")
+        assert connack(b.port, "d7-wrong-kid", username="x", password=rs256(key, claims, "idp-key-2"))[1] == b"\x00\x05"
+        assert connack(b.port, "d7-enc-kid", username="x", password=rs256(key, claims, "idp-enc-1"))[1] == b"\x00\x05"
+        # Key rotation: the provider's new set names the key idp-key-2; SIGHUP re-reads it.
+        jwks.write_text(json.dumps({"keys": [dict(jwk, kid="idp-key-2")]}))
+        b.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "Reloaded configuration" in b.log(), what="reload")
+        assert connack(b.port, "d7-rotated", username="x", password=rs256(key, claims, "idp-key-2"))[1] == b"\x00\x00"
+        assert connack(b.port, "d7-old-kid", username="x", password=rs256(key, claims, "idp-key-1"))[1] == b"\x00\x05"
 
 
 def scram_client(port, client_id, user, password, tamper=False):

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <cstdlib>
@@ -247,6 +249,43 @@ TEST_F(ConfigCheck, JwtPrivateKeyReadableByOthersIsAnErrorButAPublicKeyIsFine) {
     EXPECT_TRUE(findings_.empty()) << dump();
     check("jwt_key_file " + priv + "\n");
     EXPECT_EQ(find("holds a private key").severity, Severity::kError);
+}
+
+TEST_F(ConfigCheck, JwksFileReadableByOthersIsFineUnlessItHoldsPrivateKeys) {
+    EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    auto coordinate = [&](const char* name) {
+        BIGNUM* bn = nullptr;
+        EVP_PKEY_get_bn_param(key, name, &bn);
+        std::string raw(32, '\0');
+        BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(raw.data()), 32);
+        BN_free(bn);
+        std::string b64(64, '\0');
+        b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                                       reinterpret_cast<const unsigned char*>(raw.data()), 32)));
+        for (char& c : b64)
+            c = c == '+' ? '-' : c == '/' ? '_' : c;
+        while (!b64.empty() && b64.back() == '=')
+            b64.pop_back();
+        return b64;
+    };
+    std::string jwk = R"({"kty":"EC","crv":"P-256","kid":"k1","x":")" + coordinate(OSSL_PKEY_PARAM_EC_PUB_X) +
+                      R"(","y":")" + coordinate(OSSL_PKEY_PARAM_EC_PUB_Y) + "\"";
+    EVP_PKEY_free(key);
+    std::string pub = dir_.write("jwks.json", "{\"keys\":[" + jwk + "}]}", 0644);
+    check("jwt_jwks_file " + pub + "\n");
+    EXPECT_TRUE(findings_.empty()) << dump();
+    // `d` here is not even the right private key: holding one at all is what matters.
+    std::string priv = dir_.write("private.json", "{\"keys\":[" + jwk + R"(,"d":"AAAA"}]})", 0644);
+    check("jwt_jwks_file " + priv + "\n");
+    Finding f = find("JWT key set holds private key material");
+    EXPECT_EQ(f.severity, Severity::kError);
+    EXPECT_EQ(f.where, priv);
+    dir_.write("private.json", "{\"keys\":[" + jwk + R"(,"d":"AAAA"}]})", 0600);
+    check("jwt_jwks_file " + priv + "\n");
+    EXPECT_TRUE(findings_.empty()) << dump();
+
+    check("jwt_jwks_file " + dir_.write("empty.json", R"({"keys":[]})") + "\n");
+    EXPECT_NE(find("JWT settings cannot be used").message.find("the key set holds no keys"), std::string::npos);
 }
 
 TEST_F(ConfigCheck, UnusableJwtSettingsAreAnError) {

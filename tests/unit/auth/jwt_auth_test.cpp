@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 #include <jwt.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -94,6 +96,43 @@ json validClaims() {
     return json{{"sub", "alice"}, {"exp", kNowSeconds + 3600}};
 }
 
+// A big-endian parameter of a key; `size` pads it with leading zeros (EC coordinates), 0 keeps it minimal.
+std::string keyParam(EVP_PKEY* key, const char* name, int size = 0) {
+    BIGNUM* bn = nullptr;
+    EXPECT_EQ(EVP_PKEY_get_bn_param(key, name, &bn), 1) << name;
+    std::string out(static_cast<size_t>(size ? size : BN_num_bytes(bn)), '\0');
+    auto* to = reinterpret_cast<unsigned char*>(out.data());
+    size ? BN_bn2binpad(bn, to, size) : BN_bn2bin(bn, to);
+    BN_free(bn);
+    return out;
+}
+
+// The JWK (RFC 7517, RFC 7518 6.2/6.3) of an RSA or EC P-256 public key, as an identity provider publishes it.
+json jwkOf(const std::string& public_pem, const std::string& kid) {
+    BIO* bio = BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    EXPECT_NE(key, nullptr);
+    json jwk;
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+        jwk = {{"kty", "RSA"},
+               {"n", base64Url(keyParam(key, OSSL_PKEY_PARAM_RSA_N))},
+               {"e", base64Url(keyParam(key, OSSL_PKEY_PARAM_RSA_E))}};
+    } else {
+        jwk = {{"kty", "EC"},
+               {"crv", "P-256"},
+               {"x", base64Url(keyParam(key, OSSL_PKEY_PARAM_EC_PUB_X, 32))},
+               {"y", base64Url(keyParam(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32))}};
+    }
+    EVP_PKEY_free(key);
+    if (!kid.empty()) jwk["kid"] = kid;
+    return jwk;
+}
+
+json keySet(const std::vector<json>& keys) {
+    return json{{"keys", keys}};
+}
+
 class JwtTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
@@ -115,6 +154,28 @@ class JwtTest : public ::testing::Test {
         return v.ok() ? *v : nullptr;
     }
     std::shared_ptr<const JwtVerifier> hs256() { return verifier({}, "", true); }
+
+    // A verifier over a JWK Set file holding `set` (JSON text as given when it is a string).
+    std::shared_ptr<const JwtVerifier> jwks(const json& set, config::JwtSettings settings = {},
+                                            bool with_secret = false) {
+        settings.jwks_file = dir_.write("jwks.json", set.is_string() ? set.get<std::string>() : set.dump(2), 0644);
+        return verifier(settings, "", with_secret);
+    }
+    // create()'s error for a JWK Set file holding `set`.
+    std::string jwksError(const json& set, config::JwtSettings settings = {}) {
+        settings.jwks_file = dir_.write("bad.json", set.is_string() ? set.get<std::string>() : set.dump(2));
+        auto v = JwtVerifier::create(settings);
+        EXPECT_FALSE(v.ok()) << set;
+        return v.ok() ? std::string() : v.error();
+    }
+    json rsaJwk(const std::string& kid = "rsa-1") const { return jwkOf(rsa_->public_pem, kid); }
+    json ecJwk(const std::string& kid = "ec-1") const { return jwkOf(ec_->public_pem, kid); }
+    std::string rs256(const json& claims, const json& headers) const {
+        return mint(JWT_ALG_RS256, rsa_->private_pem, claims, headers);
+    }
+    std::string es256(const json& claims, const json& headers) const {
+        return mint(JWT_ALG_ES256, ec_->private_pem, claims, headers);
+    }
 
     static JwtError::Kind failure(const Result<TokenIdentity, JwtError>& r) {
         EXPECT_FALSE(r.ok()) << "token accepted for " << r->username;
@@ -409,7 +470,7 @@ TEST_F(JwtTest, CreateRefusesWhatCannotWork) {
         return v.ok() ? std::string() : v.error();
     };
     config::JwtSettings none;
-    EXPECT_EQ(error(none), "JWT needs jwt_key_file or jwt_secret_file");
+    EXPECT_EQ(error(none), "JWT needs jwt_key_file, jwt_jwks_file or jwt_secret_file");
 
     config::JwtSettings short_secret;
     short_secret.secret_file = dir_.write("short", "tooshort\n");
@@ -441,6 +502,231 @@ TEST_F(JwtTest, CreateRefusesWhatCannotWork) {
     no_secret.key_file = mismatch.key_file;
     no_secret.algorithms = {"HS256"};
     EXPECT_EQ(error(no_secret), "HS256 is allowed but jwt_secret_file is not set");
+}
+
+// ---- JSON Web Key Sets (jwt_jwks_file)
+
+TEST_F(JwtTest, JwksKeyIsChosenByKidForEachKeyType) {
+    auto v = jwks(keySet({rsaJwk(), ecJwk()}));
+    EXPECT_EQ(v->algorithms(), (std::vector<std::string>{"RS256", "ES256"}));
+    EXPECT_TRUE(v->notes().empty());
+    auto rsa = v->verify(rs256(validClaims(), {{"kid", "rsa-1"}}), kNow);
+    ASSERT_TRUE(rsa.ok()) << rsa.error().message;
+    EXPECT_EQ(rsa->username, "alice");
+    auto ec = v->verify(es256(validClaims(), {{"kid", "ec-1"}}), kNow);
+    ASSERT_TRUE(ec.ok()) << ec.error().message;
+    EXPECT_EQ(ec->username, "alice");
+}
+
+TEST_F(JwtTest, JwksUnknownOrMissingKidIsRefused) {
+    auto v = jwks(keySet({rsaJwk(), ecJwk()}));
+    auto unknown = v->verify(rs256(validClaims(), {{"kid", "rsa-2"}}), kNow);
+    EXPECT_EQ(failure(unknown), JwtError::kUnknownKey);
+    EXPECT_EQ(unknown.error().message, "no key with kid \"rsa-2\" in the key set");
+    // Two keys: the token must say which.
+    auto no_kid = v->verify(rs256(validClaims(), json::object()), kNow);
+    EXPECT_EQ(failure(no_kid), JwtError::kUnknownKey);
+    EXPECT_EQ(no_kid.error().message, "token has no 'kid' and the key set holds 2 keys");
+    EXPECT_EQ(failure(v->verify(rs256(validClaims(), {{"kid", 7}}), kNow)), JwtError::kMalformed);
+}
+
+TEST_F(JwtTest, JwksKeyOfAnotherTypeThanTheAlgorithmIsRefused) {
+    auto v = jwks(keySet({rsaJwk(), ecJwk()}));
+    // The RSA key's kid on an ES256 token, and the other way round.
+    auto es_on_rsa = v->verify(es256(validClaims(), {{"kid", "rsa-1"}}), kNow);
+    EXPECT_EQ(failure(es_on_rsa), JwtError::kAlgorithmNotAllowed);
+    EXPECT_EQ(es_on_rsa.error().message, "key \"rsa-1\" is for RS256, the token says ES256");
+    EXPECT_EQ(failure(v->verify(rs256(validClaims(), {{"kid", "ec-1"}}), kNow)), JwtError::kAlgorithmNotAllowed);
+    // Algorithm confusion: an HS256 token "signed" with the public key is never checked against it.
+    EXPECT_EQ(failure(v->verify(mint(JWT_ALG_HS256, rsa_->public_pem, validClaims(), {{"kid", "rsa-1"}}), kNow)),
+              JwtError::kAlgorithmNotAllowed);
+    auto with_secret = jwks(keySet({rsaJwk(), ecJwk()}), {}, true);
+    EXPECT_EQ(with_secret->algorithms(), (std::vector<std::string>{"HS256", "RS256", "ES256"}));
+    EXPECT_EQ(
+        failure(with_secret->verify(mint(JWT_ALG_HS256, rsa_->public_pem, validClaims(), {{"kid", "rsa-1"}}), kNow)),
+        JwtError::kBadSignature);
+    // alg none stays refused.
+    EXPECT_EQ(failure(v->verify(mint(JWT_ALG_NONE, "", validClaims(), {{"kid", "rsa-1"}}), kNow)),
+              JwtError::kAlgorithmNotAllowed);
+}
+
+TEST_F(JwtTest, JwksSingleKeyNeedsNoKid) {
+    auto unnamed = jwks(keySet({rsaJwk("")}));
+    EXPECT_EQ(unnamed->algorithms(), std::vector<std::string>{"RS256"});
+    auto id = unnamed->verify(rs256(validClaims(), json::object()), kNow);
+    ASSERT_TRUE(id.ok()) << id.error().message;
+    EXPECT_EQ(id->username, "alice");
+    // A kid in the token must still name the key: the set's only key has none here.
+    EXPECT_EQ(failure(unnamed->verify(rs256(validClaims(), {{"kid", "rsa-1"}}), kNow)), JwtError::kUnknownKey);
+
+    auto named = jwks(keySet({ecJwk()}));
+    EXPECT_TRUE(named->verify(es256(validClaims(), json::object()), kNow).ok());
+    EXPECT_TRUE(named->verify(es256(validClaims(), {{"kid", "ec-1"}}), kNow).ok());
+    EXPECT_EQ(failure(named->verify(es256(validClaims(), {{"kid", "ec-2"}}), kNow)), JwtError::kUnknownKey);
+}
+
+TEST_F(JwtTest, JwksTokensKeepEveryOtherCheck) {
+    config::JwtSettings s;
+    s.issuer = "https://idp.example";
+    s.audience = "starling";
+    auto v = jwks(keySet({rsaJwk(), ecJwk()}), s);
+    json claims = validClaims();
+    claims["iss"] = "https://idp.example";
+    claims["aud"] = "starling";
+    claims["pub"] = json::array({"devices/alice/#"});
+    auto id = v->verify(es256(claims, {{"kid", "ec-1"}}), kNow);
+    ASSERT_TRUE(id.ok()) << id.error().message;
+    EXPECT_FALSE(id->canPublish("devices/bob/x"));
+
+    json expired = claims;
+    expired["exp"] = kNowSeconds - 1;
+    EXPECT_EQ(failure(v->verify(rs256(expired, {{"kid", "rsa-1"}}), kNow)), JwtError::kExpired);
+    json early = claims;
+    early["nbf"] = kNowSeconds + 60;
+    EXPECT_EQ(failure(v->verify(rs256(early, {{"kid", "rsa-1"}}), kNow)), JwtError::kNotYetValid);
+    json other_iss = claims;
+    other_iss["iss"] = "https://evil.example";
+    EXPECT_EQ(failure(v->verify(rs256(other_iss, {{"kid", "rsa-1"}}), kNow)), JwtError::kWrongIssuer);
+    json other_aud = claims;
+    other_aud["aud"] = "grafana";
+    EXPECT_EQ(failure(v->verify(rs256(other_aud, {{"kid", "rsa-1"}}), kNow)), JwtError::kWrongAudience);
+    json no_user = claims;
+    no_user.erase("sub");
+    EXPECT_EQ(failure(v->verify(rs256(no_user, {{"kid", "rsa-1"}}), kNow)), JwtError::kNoUsername);
+    json bad_topics = claims;
+    bad_topics["subs"] = json::array({"a/#/b"});
+    EXPECT_EQ(failure(v->verify(rs256(bad_topics, {{"kid", "rsa-1"}}), kNow)), JwtError::kBadClaims);
+    // Signed by another key under a kid of the set.
+    KeyPair other = generate("RSA", nullptr);
+    EXPECT_EQ(failure(v->verify(mint(JWT_ALG_RS256, other.private_pem, claims, {{"kid", "rsa-1"}}), kNow)),
+              JwtError::kBadSignature);
+}
+
+TEST_F(JwtTest, JwksKeysForSomethingElseAreLeftOutWithANote) {
+    json enc = rsaJwk("enc-1");
+    enc["use"] = "enc";
+    json p384 = jwkOf(generate("EC", "P-384").public_pem, "p384");
+    p384["crv"] = "P-384";  // jwkOf writes P-256; the coordinates are the P-384 key's
+    json rs512 = rsaJwk("rs512");
+    rs512["alg"] = "RS512";
+    json wrap = ecJwk("wrap");
+    wrap["key_ops"] = json::array({"wrapKey"});
+    json oct = {{"kty", "oct"}, {"kid", "hmac"}, {"k", base64Url(kSecret)}};
+    json okp = {{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", base64Url(std::string(32, 'x'))}};
+    json sig = rsaJwk("sig-1");
+    sig["use"] = "sig";
+    sig["alg"] = "RS256";
+    sig["key_ops"] = json::array({"verify"});
+    auto v = jwks(keySet({enc, p384, rs512, wrap, oct, okp, sig}));
+    EXPECT_EQ(v->algorithms(), std::vector<std::string>{"RS256"});
+    ASSERT_EQ(v->notes().size(), 6u);
+    const std::string path = dir_.path() + "/jwks.json";
+    EXPECT_EQ(v->notes()[0], path + ": key 'enc-1' ignored: 'use' is \"enc\", not \"sig\"");
+    EXPECT_EQ(v->notes()[1], path + ": key 'p384' ignored: EC key on curve \"P-384\"; ES256 needs P-256");
+    EXPECT_EQ(v->notes()[2], path + ": key 'rs512' ignored: 'alg' is \"RS512\"; this RSA key could only serve RS256");
+    EXPECT_EQ(v->notes()[3], path + ": key 'wrap' ignored: 'key_ops' does not include \"verify\"");
+    EXPECT_EQ(v->notes()[4],
+              path + ": key 'hmac' ignored: 'kty' \"oct\" is not supported (RSA for RS256, EC for ES256)");
+    EXPECT_EQ(v->notes()[5], path + ": key #6 ignored: 'kty' \"OKP\" is not supported (RSA for RS256, EC for ES256)");
+    EXPECT_TRUE(v->verify(rs256(validClaims(), {{"kid", "sig-1"}}), kNow).ok());
+    // Left-out keys cannot be chosen, and a secret in the set never becomes an HMAC key.
+    EXPECT_EQ(failure(v->verify(rs256(validClaims(), {{"kid", "enc-1"}}), kNow)), JwtError::kUnknownKey);
+    EXPECT_EQ(failure(v->verify(mint(JWT_ALG_HS256, kSecret, validClaims(), {{"kid", "hmac"}}), kNow)),
+              JwtError::kAlgorithmNotAllowed);
+}
+
+TEST_F(JwtTest, JwksPrivateParametersAreNotNeeded) {
+    // Some tools export the private key as a JWK; only its public half is used.
+    json jwk = rsaJwk();
+    jwk["d"] = base64Url("not really the private exponent");
+    auto v = jwks(keySet({jwk}));
+    EXPECT_TRUE(v->verify(rs256(validClaims(), {{"kid", "rsa-1"}}), kNow).ok());
+}
+
+TEST_F(JwtTest, JwksFilesThatCannotWorkAreRefused) {
+    const std::string path = dir_.path() + "/bad.json";
+    EXPECT_EQ(jwksError(json("{\"keys\": [")).rfind(path + ": not a JSON Web Key Set: parse error at line 1", 0), 0u)
+        << jwksError(json("{\"keys\": ["));
+    EXPECT_EQ(jwksError(json::array({rsaJwk()})), path + ": not a JSON Web Key Set: not a JSON object");
+    EXPECT_EQ(jwksError(rsaJwk()), path + ": not a JSON Web Key Set: no \"keys\" array");
+    EXPECT_EQ(jwksError(json{{"keys", json::array()}}), path + ": the key set holds no keys");
+
+    // No usable key: the error says why each one was left out.
+    json small = jwkOf(generate("RSA", nullptr, 1024).public_pem, "small");
+    EXPECT_EQ(jwksError(keySet({small})),
+              path + ": no usable key in the set (key 'small': RSA key of 1024 bits; RS256 needs at least 2048)");
+    json p384 = ecJwk("p384");
+    p384["crv"] = "P-384";
+    json enc = rsaJwk("enc");
+    enc["use"] = "enc";
+    EXPECT_EQ(jwksError(keySet({p384, enc})),
+              path +
+                  ": no usable key in the set (key 'p384': EC key on curve \"P-384\"; ES256 needs P-256; key 'enc': "
+                  "'use' is \"enc\", not \"sig\")");
+
+    // A supported key with broken parameters is an error in the file, not a key to skip.
+    json no_n = rsaJwk();
+    no_n.erase("n");
+    EXPECT_EQ(jwksError(keySet({no_n, ecJwk()})), path + ": key 'rsa-1': RSA key: 'n' is missing or not a string");
+    json bad_e = rsaJwk();
+    bad_e["e"] = "AQ+B";
+    EXPECT_EQ(jwksError(keySet({bad_e})), path + ": key 'rsa-1': RSA key: 'e' is not base64url");
+    json even_e = rsaJwk();
+    even_e["e"] = base64Url(std::string("\x01\x00\x00", 3));
+    EXPECT_EQ(jwksError(keySet({even_e})), path + ": key 'rsa-1': RSA key: 'e' is not a valid public exponent");
+    json off_curve = ecJwk();
+    std::string y = off_curve["y"].get<std::string>();
+    y[5] = y[5] == 'A' ? 'B' : 'A';
+    off_curve["y"] = y;
+    EXPECT_EQ(jwksError(keySet({off_curve})).rfind(path + ": key 'ec-1': EC key is not valid: ", 0), 0u);
+    json short_x = ecJwk();
+    short_x["x"] = base64Url(std::string(31, 'x'));
+    EXPECT_EQ(jwksError(keySet({short_x})), path + ": key 'ec-1': EC key: 'x' and 'y' must be 32 bytes each on P-256");
+    json no_kty = rsaJwk();
+    no_kty.erase("kty");
+    EXPECT_EQ(jwksError(keySet({no_kty})), path + ": key 'rsa-1': 'kty' is missing or not a string");
+    EXPECT_EQ(jwksError(keySet({json("rsa")})), path + ": key #1: not a JSON object");
+    json numeric_kid = rsaJwk();
+    numeric_kid["kid"] = 1;
+    EXPECT_EQ(jwksError(keySet({numeric_kid})), path + ": key #1: 'kid' is not a non-empty string");
+
+    // Keys a token could not tell apart.
+    EXPECT_EQ(jwksError(keySet({rsaJwk("k"), ecJwk("k")})), path + ": two usable keys have the kid 'k'");
+    EXPECT_EQ(jwksError(keySet({rsaJwk(), ecJwk("")})),
+              path +
+                  ": the set has 2 usable keys and one of them has no 'kid': each needs one so that a token "
+                  "can name it");
+
+    config::JwtSettings missing;
+    missing.jwks_file = "/nonexistent/jwks.json";
+    auto v = JwtVerifier::create(missing);
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error(), "/nonexistent/jwks.json: No such file or directory");
+}
+
+TEST_F(JwtTest, JwksAndTheAllowedAlgorithms) {
+    config::JwtSettings es_only;
+    es_only.algorithms = {"ES256"};
+    EXPECT_EQ(jwksError(keySet({rsaJwk()}), es_only),
+              "ES256 is allowed but " + dir_.path() + "/bad.json holds no usable EC P-256 key");
+    // RS256 only: ES256 tokens are refused before any key is looked up.
+    config::JwtSettings rs_only;
+    rs_only.algorithms = {"RS256"};
+    auto v = jwks(keySet({rsaJwk(), ecJwk()}), rs_only);
+    EXPECT_EQ(v->algorithms(), std::vector<std::string>{"RS256"});
+    EXPECT_EQ(failure(v->verify(es256(validClaims(), {{"kid", "ec-1"}}), kNow)), JwtError::kAlgorithmNotAllowed);
+    EXPECT_TRUE(v->verify(rs256(validClaims(), {{"kid", "rsa-1"}}), kNow).ok());
+
+    // With a shared secret too: HS256 tokens use the secret, whatever their kid.
+    auto both = jwks(keySet({rsaJwk()}), {}, true);
+    EXPECT_EQ(both->algorithms(), (std::vector<std::string>{"HS256", "RS256"}));
+    EXPECT_TRUE(both->verify(mint(JWT_ALG_HS256, kSecret, validClaims(), {{"kid", "rsa-1"}}), kNow).ok());
+    EXPECT_TRUE(both->verify(rs256(validClaims(), {{"kid", "rsa-1"}}), kNow).ok());
+
+    // Not with jwt_key_file (the config refuses it first; create() too).
+    config::JwtSettings with_key;
+    with_key.key_file = dir_.write("key.pem", rsa_->public_pem);
+    EXPECT_EQ(jwksError(keySet({rsaJwk()}), with_key), "jwt_key_file and jwt_jwks_file cannot be combined");
 }
 
 TEST_F(JwtTest, OneVerifierServesManyThreads) {

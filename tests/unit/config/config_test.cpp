@@ -153,8 +153,12 @@ INSTANTIATE_TEST_SUITE_P(LaterIssues, NotSupportedYet,
                                          "upgrade_outgoing_qos", "memory_limit", "bind_interface", "max_qos",
                                          "connection_messages", "max_inflight_bytes", "log_facility"));
 
-TEST(NotSupportedYetValues, WebsocketsProtocol) {
-    EXPECT_EQ(errorOf("listener 8080\nprotocol websockets\n"), "t.conf:2: 'protocol websockets' is not supported yet");
+TEST(Listeners, WebsocketsProtocol) {
+    auto c = parse("listener 8080\nprotocol websockets\nlistener 1883\n");
+    ASSERT_EQ(c.listeners.size(), 2u);
+    EXPECT_EQ(c.listeners[0].protocol, "websockets");
+    EXPECT_EQ(c.listeners[1].protocol, "mqtt");
+    EXPECT_EQ(errorOf("listener 8080\nprotocol http\n"), "t.conf:2: 'protocol' must be mqtt or websockets, got 'http'");
 }
 
 TEST(PerListenerSettings, AuthenticationSettingsGoToTheirListener) {
@@ -580,14 +584,44 @@ TEST(Auth, JwtErrors) {
 
 TEST(Auth, JwtSettingsMustFitTogether) {
     EXPECT_EQ(errorOf("max_keepalive 60\njwt_issuer me\n"),
-              "t.conf:2: 'jwt_issuer' needs 'jwt_key_file' or 'jwt_secret_file'");
+              "t.conf:2: 'jwt_issuer' needs 'jwt_key_file', 'jwt_jwks_file' or 'jwt_secret_file'");
     EXPECT_EQ(errorOf("jwt_algorithms HS256 RS256\njwt_key_file /k.pem\n"),
               "t.conf:1: 'jwt_algorithms' lists HS256 but 'jwt_secret_file' is not set");
     EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_algorithms ES256\n"),
-              "t.conf:2: 'jwt_algorithms' lists ES256 but 'jwt_key_file' is not set");
+              "t.conf:2: 'jwt_algorithms' lists ES256 but neither 'jwt_key_file' nor 'jwt_jwks_file' is set");
     EXPECT_EQ(errorOf("jwt_secret_file /s\njwt_subscribe_claim sub\n"),
               "t.conf:2: 'jwt_username_claim', 'jwt_publish_claim' and 'jwt_subscribe_claim' must name different "
               "claims, got 'sub', 'pub', 'sub'");
+}
+
+TEST(Auth, JwtJwksFile) {
+    Config c = parse("jwt_jwks_file /etc/starling/idp keys.json\njwt_algorithms RS256 ES256\n");
+    EXPECT_TRUE(c.jwt.enabled());
+    EXPECT_EQ(c.jwt.jwks_file, "/etc/starling/idp keys.json");  // a path: the rest of the line
+    EXPECT_EQ(c.jwt.key_file, "");
+    EXPECT_EQ(c.jwt.algorithms, (std::vector<std::string>{"RS256", "ES256"}));
+    // With a shared secret for HS256 beside it.
+    Config d = parse("jwt_secret_file /s\njwt_jwks_file /k.json\njwt_algorithms HS256 RS256\njwt_issuer me\n");
+    EXPECT_EQ(d.jwt.secret_file, "/s");
+    EXPECT_EQ(d.jwt.jwks_file, "/k.json");
+    EXPECT_EQ(d.jwt.issuer, "me");
+    EXPECT_FALSE(parse("").jwt.enabled());
+    EXPECT_EQ(parse("").jwt.jwks_file, "");
+}
+
+TEST(Auth, JwtJwksFileErrors) {
+    EXPECT_EQ(errorOf("jwt_jwks_file\n"), "t.conf:1: 'jwt_jwks_file' needs a value");
+    EXPECT_EQ(errorOf("jwt_jwks_file /a.json\nlistener 1883\njwt_jwks_file /b.json\n"),
+              "t.conf:3: 'jwt_jwks_file' is set twice (first at t.conf:1)");
+    // One source of public keys.
+    EXPECT_EQ(errorOf("jwt_key_file /k.pem\nmax_keepalive 60\njwt_jwks_file /k.json\n"),
+              "t.conf:3: 'jwt_jwks_file' cannot be combined with 'jwt_key_file' (at t.conf:1): put that key in the "
+              "key set, or use one of them");
+    EXPECT_EQ(errorOf("jwt_jwks_file /k.json\njwt_secret_file /s\njwt_key_file /k.pem\n"),
+              "t.conf:1: 'jwt_jwks_file' cannot be combined with 'jwt_key_file' (at t.conf:3): put that key in the "
+              "key set, or use one of them");
+    EXPECT_EQ(errorOf("jwt_jwks_file /k.json\njwt_algorithms HS256\n"),
+              "t.conf:2: 'jwt_algorithms' lists HS256 but 'jwt_secret_file' is not set");
 }
 
 TEST(Tls, PerListenerAndDefaultListener) {
