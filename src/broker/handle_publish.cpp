@@ -149,15 +149,19 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
         }
         return s.inflight.end();
     };
+    // The exchange of an outgoing message is over: forget it, and send what waited for the window.
+    auto complete = [&](std::deque<OutgoingInflight>::iterator it) {
+        unstoreInflight(s, *it);
+        if (it->unsent) --s.unsent_inflight;
+        s.inflight.erase(it);
+        stats_.inflight_messages.sub();
+        drainQueue(s);
+    };
     switch (a.type) {
         case PacketType::kPuback: {
             auto it = find(a.packet_id);
             if (it != s.inflight.end() && it->qos == QoS::kAtLeastOnce) {
-                unstoreInflight(s, *it);
-                if (it->unsent) --s.unsent_inflight;
-                s.inflight.erase(it);
-                stats_.inflight_messages.sub();
-                drainQueue(s);
+                complete(it);
             }
             break;
         }
@@ -173,13 +177,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
             bool known = it != s.inflight.end();
             if (link.version == ProtocolVersion::kV5 && static_cast<uint8_t>(a.reason) >= 0x80) {
                 // A failed PUBREC ends the exchange [MQTT-4.3.3].
-                if (known) {
-                    unstoreInflight(s, *it);
-                    if (it->unsent) --s.unsent_inflight;
-                    s.inflight.erase(it);
-                    stats_.inflight_messages.sub();
-                    drainQueue(s);
-                }
+                if (known) complete(it);
                 break;
             }
             sendAck(link, PacketType::kPubrel, a.packet_id,
@@ -191,11 +189,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
         case PacketType::kPubcomp: {
             auto it = find(a.packet_id);
             if (it != s.inflight.end() && it->qos == QoS::kExactlyOnce) {
-                unstoreInflight(s, *it);
-                if (it->unsent) --s.unsent_inflight;
-                s.inflight.erase(it);
-                stats_.inflight_messages.sub();
-                drainQueue(s);
+                complete(it);
             }
             break;
         }

@@ -545,7 +545,11 @@ def test_client_topic_alias(broker):
 
     a = v5(broker.port, "myclientid", clean=False, properties=cp)
     a.publish(TOPICS[0], b"topic alias 3", 1)
-    assert a.get().payload == b"topic alias 3"
+    m = a.get()
+    if m.payload == b"topic alias 2":
+        # The QoS 2 delivery of the last message was still in flight at the DISCONNECT: resent first (DUP).
+        m = a.get()
+    assert m.payload == b"topic alias 3"
     a.publish("", b"topic alias 4", 1, properties=publish_props(TopicAlias=1), wait=False)
     rc, _ = a.wait_disconnected()
     assert rc in (0x82, 0x94), f"DISCONNECT reason {rc}, expected Protocol Error or Topic Alias invalid"
