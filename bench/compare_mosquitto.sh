@@ -200,7 +200,7 @@ write_config() {  # broker port file
         echo "log_type error"
         echo "log_type warning"
         if [[ $broker == starling ]]; then
-            # No persistence directive: Starling keeps nothing on disk yet. TCP_NODELAY is always on.
+            # No persistence directive: off by default (bench/persistence.sh measures it). TCP_NODELAY is always on.
             echo "worker_threads $STARLING_THREADS"
             echo "output_limit 0 0 0"  # never drop QoS 0 for slow consumers (Mosquitto has no such limit)
         else

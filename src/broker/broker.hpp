@@ -54,6 +54,8 @@ class Broker {
     void setStore(std::unique_ptr<store::Store> s);
     store::Store* store() const { return store_.get(); }
     std::atomic<uint64_t> next_message_id{1};
+    // Persistent sessions that have a record in the store: while there are none, nothing is stored per message.
+    std::atomic<int64_t> stored_sessions{0};
 
     // Bytes queued for client sockets and not yet written, over all connections (transport-maintained).
     std::atomic<int64_t> output_queued{0};

@@ -50,6 +50,7 @@ class Message final : public RefCounted {
         std::atomic_flag lock = ATOMIC_FLAG_INIT;
         uint64_t id = 0;
         uint32_t refs = 0;
+        uint64_t marked = 0;  // workers with a pending-route marker for it
     };
     Durable& durable() const { return durable_; }
 

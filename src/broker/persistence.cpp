@@ -108,9 +108,14 @@ void Shard::storeSession(const Session& s) {
     if (!store_) return;
     if (!s.persistent) {
         // A stored session resumed without an expiry: it ends with this connection, so drop its record now.
-        if (s.stored) batch_.del(store::key(Kind::kSession, s.clientId()));
+        if (s.stored) {
+            batch_.del(store::key(Kind::kSession, s.clientId()));
+            s.stored = false;
+            broker_.stored_sessions.fetch_sub(1, std::memory_order_relaxed);
+        }
         return;
     }
+    if (!s.stored) broker_.stored_sessions.fetch_add(1, std::memory_order_relaxed);
     s.stored = true;
     store::Writer w;
     w.u8(static_cast<uint8_t>(s.version)).u32(s.expiry_interval).u64(s.expires_at_ms).str(s.username);
@@ -179,6 +184,10 @@ void Shard::storeIncoming(const Session& s, uint16_t packet_id, bool add) {
 
 void Shard::storeEndSession(Session& s) {
     if (!store_) return;
+    if (s.stored) {
+        s.stored = false;
+        broker_.stored_sessions.fetch_sub(1, std::memory_order_relaxed);
+    }
     for (auto& d : s.queue)
         if (d.seq) releaseDurable(*d.message);
     for (auto& e : s.inflight)
@@ -200,8 +209,16 @@ void Shard::storeRetained(const Message& m) {
 
 void Shard::storePublish(const Message& m, uint64_t workers) {
     if (!store_ || m.qos() == QoS::kAtMostOnce || !workers) return;
+    // Without any persistent session nothing needs the message after a crash. (A session that becomes
+    // persistent while this message is on its way is covered from its next message on, as a new
+    // subscription is.)
+    if (broker_.stored_sessions.load(std::memory_order_relaxed) == 0) return;
     for (uint64_t b = workers; b; b &= b - 1) {
         uint64_t id = retainDurable(m);  // one reference per pending route
+        {
+            SpinGuard g(m.durable().lock);
+            m.durable().marked |= b & -b;
+        }
         batch_.put(pendingKey(id, static_cast<unsigned>(__builtin_ctzll(b))), std::string_view());
     }
 }
@@ -211,9 +228,11 @@ void Shard::storeRouted(const Message& m) {
     uint64_t id;
     {
         SpinGuard g(m.durable().lock);
+        const uint64_t bit = uint64_t(1) << index_;
+        if (!(m.durable().marked & bit)) return;  // no marker for this worker
+        m.durable().marked &= ~bit;
         id = m.durable().id;
     }
-    if (!id) return;
     batch_.del(pendingKey(id, index_));
     releaseDurable(m);
 }
@@ -434,6 +453,8 @@ void recoverFromStore(Broker& broker) {
         for (uint16_t pid : rec.incoming)
             s.incoming_qos2.insert(pid);
         rec.restored = true;
+        rec.session->stored = true;
+        broker.stored_sessions.fetch_add(1, std::memory_order_relaxed);
         broker.shard(broker.ownerOf(cid)).restoreSession(std::move(rec.session), std::move(rec.subs));
         ++restored;
     }
@@ -443,6 +464,7 @@ void recoverFromStore(Broker& broker) {
         auto it = messages.find(id);
         if (it == messages.end()) continue;
         ++it->second->durable().refs;  // the marker's reference, released by restoreRoute
+        it->second->durable().marked |= uint64_t(1) << (worker < broker.workerCount() ? worker : 0);
         Shard& target = broker.shard(worker < broker.workerCount() ? worker : 0);
         target.restoreRoute(it->second);
         ++rerouted;

@@ -34,6 +34,7 @@ struct Settings {
     size_t window = 1 << 20;  // flood: bytes queued per publisher
     double duration = 10, warmup = 1;
     int threads = 2;
+    bool persistent = false;  // subscribers keep their session (clean session 0; v5: session expiry)
     protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
     // Steady-clock ns, fixed before any client starts: the measured window is [measure_from, stop_at);
     // publishers send nothing at or after stop_at.
@@ -43,6 +44,7 @@ struct Settings {
 constexpr size_t kHeader = 20;         // stream u32, seq u64, send time ns u64
 constexpr size_t kMaxInflight = 1000;  // per publisher, QoS 1/2
 constexpr auto kDrain = std::chrono::seconds(3);
+constexpr uint32_t kSessionExpiry = 3600;  // --persistent with -V mqttv5, seconds
 
 int64_t nowNs() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
@@ -178,7 +180,12 @@ void usage(FILE* f) {
         f,
         "Usage: starling_bench conn|fanin|fanout|pairs [-h host] [-p port] [-q qos] [-s payload_bytes]\n"
         "                      [-n count] [--rate msgs_per_sec | --window bytes] [--duration secs]\n"
-        "                      [--warmup secs] [--threads n] [-V mqttv311|mqttv5]\n"
+        "                      [--warmup secs] [--threads n] [-V mqttv311|mqttv5] [--persistent]\n"
+        "\n"
+        "--persistent: subscribers connect with clean session 0 (v5: clean start 0, session expiry 3600 s) under\n"
+        "fixed client ids bench-sub-0, bench-sub-1, ..., so the broker keeps (and, with persistence, stores) their\n"
+        "sessions and queues; publishers keep clean sessions. A session left by an earlier run with the same ids\n"
+        "is resumed and its old messages count as duplicates: use a fresh broker and store per run.\n"
         "\n"
         "Publishers send for exactly --duration seconds (fractions allowed), then the bench waits up to 3 s for\n"
         "the rest to arrive. The measured window runs from --warmup (or the first publish, if later) to the end\n"
@@ -203,6 +210,10 @@ bool parse(int argc, char** argv, Settings& s) {
     if (s.scenario != "conn" && s.scenario != "fanin" && s.scenario != "fanout" && s.scenario != "pairs") return false;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
+        if (a == "--persistent") {
+            s.persistent = true;
+            continue;
+        }
         if (i + 1 >= argc) return false;
         const char* v = argv[++i];
         if (a == "-h")
@@ -240,7 +251,7 @@ bool parse(int argc, char** argv, Settings& s) {
     return true;
 }
 
-client::ClientOptions optionsFor(const Settings& s, const std::string& id) {
+client::ClientOptions optionsFor(const Settings& s, const std::string& id, bool persistent = false) {
     client::ClientOptions o;
     o.host = s.host;
     o.port = s.port;
@@ -249,6 +260,11 @@ client::ClientOptions optionsFor(const Settings& s, const std::string& id) {
     o.keep_alive = 60;
     o.tcp_nodelay = true;
     o.max_inflight = kMaxInflight;
+    if (persistent) {
+        o.clean_start = false;
+        if (s.version == protocol::ProtocolVersion::kV5)
+            o.connect_properties.mutableView().session_expiry_interval = kSessionExpiry;
+    }
     return o;
 }
 
@@ -318,7 +334,8 @@ int main(int argc, char** argv) {
         auto rx = std::make_unique<Receiver>();
         rx->s = &s;
         if (s.scenario == "pairs") rx->only_stream = i;
-        auto c = std::make_unique<client::Client>(w.loop, optionsFor(s, "bench-sub-" + std::to_string(i)));
+        auto c =
+            std::make_unique<client::Client>(w.loop, optionsFor(s, "bench-sub-" + std::to_string(i), s.persistent));
         Receiver* r = rx.get();
         client::Client* cp = c.get();
         std::string filter = s.scenario == "pairs" ? "bench/" + std::to_string(i) : "bench/#";
@@ -482,7 +499,7 @@ int main(int argc, char** argv) {
         "\"rate\":%.0f,\"drained\":%llu,\"lost\":%llu,\"lost_acked\":%s,\"duplicates\":%llu,\"out_of_order\":%llu,"
         "\"latency_us\":{\"p50\":%u,\"p99\":%u,\"p999\":%u,\"max\":%u},"
         "\"connect_p50_us\":%u,\"connect_p99_us\":%u,\"connect_max_us\":%u,\"connect_secs\":%.3f,"
-        "\"connects_per_sec\":%.0f}\n",
+        "\"connects_per_sec\":%.0f,\"persistent\":%s}\n",
         s.scenario.c_str(), s.qos, s.size, s.count, s.threads, connected, s.duration, window_secs,
         static_cast<unsigned long long>(g_sent.load()), static_cast<unsigned long long>(received),
         static_cast<unsigned long long>(in_window), rate, static_cast<unsigned long long>(drained),
@@ -490,6 +507,6 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(ooo), percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999),
         lat.empty() ? 0 : lat.back(), percentile(conn_lat, 0.5), percentile(conn_lat, 0.99),
         conn_lat.empty() ? 0 : conn_lat.back(), connect_secs,
-        connect_secs > 0 ? static_cast<double>(connected) / connect_secs : 0);
+        connect_secs > 0 ? static_cast<double>(connected) / connect_secs : 0, s.persistent ? "true" : "false");
     return 0;
 }

@@ -349,6 +349,29 @@ class Bench(BrokerTest):
         self.assertGreater(s["connect_secs"], 0)
         self.assertGreater(s["connects_per_sec"], 0)
 
+    def test_persistent_subscribers_keep_their_sessions(self):
+        for version in ("mqttv311", "mqttv5"):
+            with self.subTest(version=version):
+                s = bench(self.broker.port, "pairs", "-q", "1", "--rate", "1000", "--duration", "1.5", "--warmup",
+                          "0.5", "-n", "2", "-V", version, "--persistent")
+                self.assertTrue(s["persistent"])
+                self.assertGreater(s["received"], 0)
+                self.assertEqual(s["lost"], 0)
+                self.assertEqual(s["duplicates"], 0)
+                # The broker kept bench-sub-1's session: a clean session 0 CONNECT (3.1.1) under its id finds it.
+                with socket.create_connection(("127.0.0.1", self.broker.port), timeout=5) as c:
+                    c.sendall(b"\x10\x17\x00\x04MQTT\x04\x00\x00\x3c\x00\x0bbench-sub-1")
+                    connack = b""
+                    while len(connack) < 4:
+                        chunk = c.recv(4 - len(connack))
+                        if not chunk:
+                            break
+                        connack += chunk
+                    self.assertEqual(connack[:2], b"\x20\x02")
+                    self.assertEqual(connack[2] & 1, 1, "session present")
+                    self.assertEqual(connack[3], 0)
+                    c.sendall(b"\xe0\x00")
+
 
 @unittest.skipUnless(os.path.exists(tool("starling_bench")), "starling_bench not built")
 class BenchLoss(unittest.TestCase):
