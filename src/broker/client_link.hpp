@@ -36,7 +36,8 @@ class ClientLink {
   public:
     virtual ~ClientLink() = default;
 
-    // Packets are appended here; the transport writes them at the end of the loop turn.
+    // Packets are appended here; the transport writes them at the end of the loop turn. The reference is good
+    // until the next writeBuffer() or writeMessageTail() call.
     virtual protocol::Bytes& writeBuffer() = 0;
     // Appends the shared tail of a PUBLISH: its encoded v5 properties (when `with_properties`) and payload.
     // Large payloads are written from the message itself, not copied.

@@ -13,7 +13,7 @@ namespace starling::net {
 namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 // An idle connection keeps a small input buffer; a busy one grows it (doubling) up to kReadChunk and more.
-constexpr size_t kInitialInput = 2048;
+constexpr size_t kInitialInput = 1024;
 // Payloads up to this size are copied into the packet buffer; larger ones are written from the Message.
 constexpr size_t kCopyTailBelow = 2048;
 
@@ -230,7 +230,7 @@ bool TcpConnection::decrypt(size_t n) {
     return true;
 }
 
-size_t TcpConnection::bytesOf(const std::deque<Chunk>& chunks) {
+size_t TcpConnection::bytesOf(const std::vector<Chunk>& chunks) {
     size_t n = 0;
     for (const auto& c : chunks)
         n += c.size();

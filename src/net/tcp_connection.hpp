@@ -71,7 +71,7 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     // WebSocket: bytes of the HTTP upgrade and of frames become MQTT input; false when the connection ends.
     bool unframe(const uint8_t* data, size_t n);
     // Bytes of one chunk list, for the frame header.
-    static size_t bytesOf(const std::deque<Chunk>& chunks);
+    static size_t bytesOf(const std::vector<Chunk>& chunks);
 
     Worker& worker_;
     boost::asio::ip::tcp::socket socket_;
@@ -85,13 +85,14 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     bool reading_ = false;
     bool last_read_full_ = false;
 
-    std::deque<Chunk> pending_;  // queued, not yet handed to the socket
-    std::deque<Chunk> writing_;  // handed to async_write
+    // Vectors, not deques: an idle connection then holds no chunk storage at all (a std::deque allocates
+    // its first block when constructed). writeBuffer()'s reference is only good until the next call.
+    std::vector<Chunk> pending_;  // queued, not yet handed to the socket
+    std::vector<Chunk> writing_;  // handed to async_write
     std::vector<protocol::Bytes> spare_;
-    uint64_t writing_bytes_ = 0;  // handed to the socket, not yet written
-    uint64_t sealed_bytes_ = 0;
-    int64_t reported_output_ = 0;  // this connection's share of Broker::output_queued   // in pending_ chunks before
-                                   // the last (the last one still grows)
+    uint64_t writing_bytes_ = 0;   // handed to the socket, not yet written
+    uint64_t sealed_bytes_ = 0;    // in pending_ chunks before the last (the last one still grows)
+    int64_t reported_output_ = 0;  // this connection's share of Broker::output_queued
     bool write_in_progress_ = false;
     bool dirty_ = false;
     bool closing_ = false;
