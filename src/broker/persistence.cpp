@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <utility>
 
 #include "broker/clock.hpp"
 #include "broker/shard.hpp"
@@ -259,38 +260,19 @@ void Shard::restoreSession(std::unique_ptr<Session> s, std::vector<std::pair<std
     Session& ref = *s;
     sessions_.emplace(ref.clientId(), std::move(s));
     stats_.clients_total.add();
-    bool store_was = store_ != nullptr;
-    for (auto& [filter, e] : subs) {
-        store_ = nullptr;  // already stored
+    store::Store* store = std::exchange(store_, nullptr);  // the subscriptions are stored already
+    for (auto& [filter, e] : subs)
         addSubscription(ref, filter, e);
-        store_ = store_was ? broker_.store() : nullptr;
-    }
+    store_ = store;
     stats_.queued_messages.add(ref.queue.size());
     stats_.inflight_messages.add(ref.inflight.size());
     if (ref.expires_at_ms || ref.will_due_ms) offline_timed_.insert(&ref);
 }
 
 void Shard::restoreRoute(const MessagePtr& m) {
-    // A message whose records for this worker's subscribers were not stored before the crash.
-    uint64_t gen = ++match_generation_;
-    matched_.clear();
-    subscriptions_.match(m->topic(), [&](std::vector<Subscriber>& subs) {
-        for (auto& sub : subs) {
-            Session* s = sub.session;
-            if (s->match_generation != gen) {
-                s->match_generation = gen;
-                s->match_qos = sub.entry.options.qos;
-                s->match_ids.clear();
-                matched_.push_back(s);
-            } else if (sub.entry.options.qos > s->match_qos) {
-                s->match_qos = sub.entry.options.qos;
-            }
-            if (sub.entry.identifier) s->match_ids.push_back(sub.entry.identifier);
-        }
-    });
-    for (Session* s : matched_)
-        deliver(*s, m, std::min(m->qos(), s->match_qos), false, s->match_ids);
-    storeRouted(*m);
+    // A message whose records for this worker's subscribers were not stored before the crash: deliver it
+    // as a batch from its publisher would have been (which also deletes the marker).
+    deliverLocal(m);
 }
 
 void recoverFromStore(Broker& broker) {
@@ -489,10 +471,9 @@ void recoverFromStore(Broker& broker) {
         broker.shard(w).commitStore(now);
     spdlog::info(
         "Restored {} persistent session(s), {} queued and {} in-flight message(s), {} retained message(s); "
-        "{} message(s) routed again{}.",
-        restored, queued, inflight, retained.size(), rerouted,
+        "{} message(s) routed again, {} unreferenced message body(ies) removed{}.",
+        restored, queued, inflight, retained.size(), rerouted, dropped,
         bad ? ", " + std::to_string(bad) + " unreadable record(s) skipped" : std::string());
-    (void)dropped;
 }
 
 }  // namespace starling::broker

@@ -381,24 +381,24 @@ void Parser::allowAnonymous(const Line& line, Scope& scope) {
 
 // Mosquitto refuses a second password_file/acl_file ("Duplicate ... value"); with per_listener_settings false
 // they are global wherever they appear, also inside a listener block.
-void Parser::passwordFile(const Line& line, Scope& scope) {
+// With per_listener_settings, inside a listener block: that listener's own value; otherwise the global one.
+void Parser::authFile(const Line& line, Scope& scope, std::optional<std::string> Listener::*own,
+                      std::string Config::*global) {
     if (cfg_.per_listener_settings && scope.listener) {
         auto& l = cfg_.listeners[*scope.listener];
-        if (l.password_file) fail(line, "'password_file' is set twice for the listener at " + l.source);
-        l.password_file = text(line);
+        if (l.*own) fail(line, inQuotes(line.directive) + " is set twice for the listener at " + l.source);
+        l.*own = text(line);
         return;
     }
-    cfg_.password_file = onceText(line, "password_file");
+    cfg_.*global = onceText(line, line.directive);
+}
+
+void Parser::passwordFile(const Line& line, Scope& scope) {
+    authFile(line, scope, &Listener::password_file, &Config::password_file);
 }
 
 void Parser::aclFile(const Line& line, Scope& scope) {
-    if (cfg_.per_listener_settings && scope.listener) {
-        auto& l = cfg_.listeners[*scope.listener];
-        if (l.acl_file) fail(line, "'acl_file' is set twice for the listener at " + l.source);
-        l.acl_file = text(line);
-        return;
-    }
-    cfg_.acl_file = onceText(line, "acl_file");
+    authFile(line, scope, &Listener::acl_file, &Config::acl_file);
 }
 
 // The jwt_* directives (ours) are global like password_file, and each may be given once.

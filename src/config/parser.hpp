@@ -50,6 +50,8 @@ class Parser {
     void port(const Line& line, Scope& scope);
     void tlsOption(const Line& line, Scope& scope);
     void pskFile(const Line& line, Scope& scope);
+    void authFile(const Line& line, Scope& scope, std::optional<std::string> Listener::*own,
+                  std::string Config::*global);
     void persistence(const Line& line, Scope& scope);
     void bindAddress(const Line& line, Scope& scope);
     void protocol(const Line& line, Scope& scope);
