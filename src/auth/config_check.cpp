@@ -247,14 +247,14 @@ class Checker {
             }
         }
         if (isLoopbackAddress(h.address)) return;
-        if (token.empty()) {
+        if (token.empty() && cfg_.http_users.empty()) {
             add(Severity::kWarning, h.source,
                 what +
                     " is reachable from the network without http_auth_token: anyone who can connect reads the "
-                    "metrics, the statistics and every retained message");
+                    "metrics, the statistics, the client list and every retained message");
         } else {
             add(Severity::kWarning, h.source,
-                what + " is plain HTTP: the bearer token and the data travel in clear (put a TLS proxy in front)");
+                what + " is plain HTTP: credentials and data travel in clear (put a TLS proxy in front)");
         }
     }
 

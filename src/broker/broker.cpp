@@ -84,6 +84,8 @@ const char* closeReasonText(CloseReason r) {
             return "connection refused";
         case CloseReason::kServerShutdown:
             return "server shutting down";
+        case CloseReason::kAdministrative:
+            return "disconnected by an administrator";
     }
     return "unknown";
 }

@@ -29,6 +29,7 @@ enum class CloseReason : uint8_t {
     kLimitExceeded,             // packet too large, output hard limit, ...
     kNotAuthorized,             // CONNECT refused
     kServerShutdown,
+    kAdministrative,  // disconnected through the admin API
 };
 const char* closeReasonText(CloseReason r);
 

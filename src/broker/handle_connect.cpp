@@ -248,6 +248,7 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
     }
 
     session->link = &link;
+    session->connected_at_ms = systemNowMs();
     session->version = v;
     session->expiry_interval = v == ProtocolVersion::kV5 ? c.properties.session_expiry_interval.value_or(0)
                                : c.clean_start           ? 0

@@ -33,6 +33,8 @@ void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
     Session& s = *link.session;
     const auto& cfg = broker_.config();
     stats_.publish_received.add();
+    stats_.publish_in_by_qos[static_cast<int>(p.qos)].add();
+    stats_.payload_in_by_qos[static_cast<int>(p.qos)].add(p.payload.size());
 
     if (p.retain && !cfg.retain_available) {
         // Mosquitto: with retain_available false, a client sending a retained message is disconnected.

@@ -9,6 +9,8 @@
 // get their records yet; recovery routes the message to them again.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include <map>
 #include <utility>
 
@@ -242,10 +244,14 @@ void Shard::commitStore(uint64_t now_ms) {
     if (!store_) return;
     if (!batch_.empty()) {
         std::string error;
+        auto started = std::chrono::steady_clock::now();
         if (!store_->commit(batch_, error)) {
             stats_.store_errors.add();
             spdlog::error("Store write failed: {}", error);
         }
+        stats_.store_commits.add();
+        stats_.store_commit_us.add(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()));
     }
     if (store_->sync() == store::Sync::kInterval &&
         now_ms - last_sync_ms_ >= broker_.config().persistence_sync_interval_ms) {

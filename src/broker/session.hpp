@@ -71,7 +71,11 @@ class Session {
     protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
     std::optional<WillMessage> will;
     std::string username;
-    Grants grants;  // what the client may publish and subscribe to, from CONNECT
+    Grants grants;
+    // For the admin API: the last CONNECT, the end of the last connection and why it ended.
+    uint64_t connected_at_ms = 0;
+    uint64_t disconnected_at_ms = 0;
+    CloseReason last_close = CloseReason::kNone;  // what the client may publish and subscribe to, from CONNECT
 
     std::unordered_map<std::string, SubscriptionEntry> subscriptions;
 

@@ -206,6 +206,9 @@ void Shard::onClosed(ClientLink& link) {
                      link.close_detail.empty() ? "" : ": ", link.close_detail);
     }
     uint64_t now_ms = systemNowMs();
+    s->disconnected_at_ms = now_ms;
+    s->last_close = reason;
+    noteDisconnect(*s, link, reason, now_ms);
     if (reason == CloseReason::kClientDisconnect || reason == CloseReason::kServerShutdown) {
         s->will.reset();
     } else if (s->will && s->will->delay && s->expiry_interval) {

@@ -5,6 +5,7 @@
 // through Broker::post. Knows no sockets: input is frames, output goes to ClientLink.
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "broker/broker.hpp"
 #include "broker/client_link.hpp"
 #include "broker/filter_trie.hpp"
+#include "broker/inspect.hpp"
 #include "broker/message.hpp"
 #include "broker/security.hpp"
 #include "broker/session.hpp"
@@ -103,6 +105,19 @@ class Shard {
     // Ends a connection: a v5 client first gets a DISCONNECT with `rc` [MQTT-4.13.1-1]; the log says `why`.
     void disconnect(ClientLink& link, protocol::ReasonCode rc, CloseReason why, std::string detail = {});
 
+    // Admin API (inspect.cpp), on this worker's thread: pages of its sessions and subscriptions, its latest
+    // disconnects (newest first), and the actions.
+    Page<ClientInfo> listClients(const ClientQuery& q) const;
+    Page<SubscriptionInfo> listSubscriptions(const SubscriptionQuery& q) const;
+    std::vector<DisconnectRecord> recentDisconnects() const;
+    // Disconnects the client (v5: DISCONNECT 0x98, Administrative action); its will is published and a
+    // persistent session stays. `end_session` also ends the session, online or not. False: no such session.
+    bool kick(std::string_view client_id, bool end_session);
+    // Deletes the retained message of `topic` (and its store record) without publishing anything.
+    // False when there was none.
+    bool clearRetained(std::string_view topic);
+    static constexpr size_t kRecentDisconnects = 100;
+
   private:
     // Packet handlers.
     // `frame` is the CONNECT's, kept when enhanced authentication makes it wait; null when it resumes.
@@ -167,6 +182,7 @@ class Shard {
 
     void publishWill(Session& s);
     void endSession(Session& s);
+    void noteDisconnect(const Session& s, const ClientLink& link, CloseReason reason, uint64_t now_ms);
     // Offline sessions with a finite expiry or a delayed will: wills due and sessions expired.
     void expireSessions(uint64_t now_ms);
     void sendRetained(Session& s, std::string_view filter, protocol::QoS granted, uint32_t identifier);
@@ -211,6 +227,7 @@ class Shard {
     uint64_t match_generation_ = 0;
     std::vector<Session*> matched_;
     protocol::Bytes scratch_;
+    std::deque<DisconnectRecord> recent_disconnects_;  // newest last, at most kRecentDisconnects
 
     uint64_t next_sys_ms_ = 0;
     uint64_t last_sys_ms_ = 0;

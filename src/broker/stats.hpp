@@ -1,5 +1,6 @@
 #pragma once
 // Counters kept by each worker (written by that worker only, read by any) and their sum.
+#include <algorithm>
 #include <cstdint>
 
 #include "util/counter.hpp"
@@ -28,6 +29,15 @@ struct ShardStats {
     Counter subscriptions;      // gauge
     Counter queued_messages;    // gauge, offline + window-full queues
     Counter inflight_messages;  // gauge
+    // PUBLISH packets and their payload bytes by QoS (messages in: from clients; out: to subscribers).
+    Counter publish_in_by_qos[3];
+    Counter publish_out_by_qos[3];
+    Counter payload_in_by_qos[3];
+    Counter payload_out_by_qos[3];
+    Counter tls_failures;     // handshakes and records that failed (logged with OpenSSL's reason)
+    Counter store_commits;    // write batches committed
+    Counter store_commit_us;  // time spent committing them, microseconds
+    Counter loop_lag_us;      // gauge: how late this worker's latest timer ran (a busy loop answers late)
 };
 
 struct StatsSnapshot {
@@ -38,6 +48,10 @@ struct StatsSnapshot {
              dropped_acl = 0, auth_failures = 0;
     uint64_t refused_busy = 0, refused_invalid = 0, store_errors = 0;
     uint64_t subscriptions = 0, queued_messages = 0, inflight_messages = 0;
+    uint64_t publish_in_by_qos[3] = {}, publish_out_by_qos[3] = {}, payload_in_by_qos[3] = {},
+             payload_out_by_qos[3] = {};
+    uint64_t tls_failures = 0, store_commits = 0, store_commit_us = 0;
+    uint64_t loop_lag_max_us = 0;  // the worst worker's
 
     void add(const ShardStats& s) {
         clients_connected += s.clients_connected.get();
@@ -61,6 +75,16 @@ struct StatsSnapshot {
         subscriptions += s.subscriptions.get();
         queued_messages += s.queued_messages.get();
         inflight_messages += s.inflight_messages.get();
+        for (int q = 0; q < 3; ++q) {
+            publish_in_by_qos[q] += s.publish_in_by_qos[q].get();
+            publish_out_by_qos[q] += s.publish_out_by_qos[q].get();
+            payload_in_by_qos[q] += s.payload_in_by_qos[q].get();
+            payload_out_by_qos[q] += s.payload_out_by_qos[q].get();
+        }
+        tls_failures += s.tls_failures.get();
+        store_commits += s.store_commits.get();
+        store_commit_us += s.store_commit_us.get();
+        loop_lag_max_us = std::max(loop_lag_max_us, s.loop_lag_us.get());
     }
 };
 

@@ -3,6 +3,7 @@
 // directive per line, `#` comments, `listener` starting a listener block, `include_dir` pulling in
 // `*.conf` files in sorted order. Plain values; built at start-up or on SIGHUP by one thread.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -119,10 +120,13 @@ struct Config {
     std::string acl_file;                // empty: none (every authenticated client may do anything)
     JwtSettings jwt;
 
-    // HTTP (ours). Off unless `http_listener` is given. With `http_auth_token FILE`, every endpoint but /health
-    // (and the static dashboard page, which holds no data) needs `Authorization: Bearer <the file's text>`.
+    // HTTP (ours). Off unless `http_listener` is given. With `http_auth_token FILE` or `http_user`, every
+    // endpoint but /health (and the static dashboard page, which holds no data) needs credentials: a bearer
+    // token of the file (`TOKEN [admin|read]` per line) or HTTP Basic with a user of `password_file` named by
+    // `http_user NAME [admin|read]`. Without either, reading is open and admin actions are refused.
     std::optional<HttpListener> http_listener;
-    std::string http_auth_token_file;  // empty: no token
+    std::string http_auth_token_file;               // empty: no token
+    std::map<std::string, std::string> http_users;  // user -> "admin" | "read"
 
     // Logging
     std::vector<LogTarget> log_dest;  // empty: stderr

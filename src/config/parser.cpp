@@ -161,6 +161,7 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"jwt_subscribe_claim", &Parser::jwtSubscribeClaim},
         {"http_listener", &Parser::httpListener},
         {"http_auth_token", &Parser::httpAuthToken},
+        {"http_user", &Parser::httpUser},
         {"max_keepalive", &Parser::maxKeepalive},
         {"message_size_limit", &Parser::messageSizeLimit},
         {"max_packet_size", &Parser::maxPacketSize},
@@ -472,12 +473,25 @@ void Parser::httpAuthToken(const Line& line, Scope&) {
     cfg_.http_auth_token_file = onceText(line, "http_auth_token");
 }
 
+void Parser::httpUser(const Line& line, Scope&) {
+    if (line.args.empty() || line.args.size() > 2)
+        fail(line, "'http_user' takes a user name of the password_file and a role (admin or read)");
+    std::string role = line.args.size() == 2 ? std::string(line.args[1]) : "read";
+    if (role != "admin" && role != "read") fail(line, "'http_user' role must be admin or read, got " + inQuotes(role));
+    if (!cfg_.http_users.emplace(std::string(line.args[0]), role).second)
+        fail(line, "'http_user' " + inQuotes(line.args[0]) + " is given twice");
+    first_set_.emplace("http_user", line.where);
+}
+
 void Parser::checkHttp() {
     if (!cfg_.http_listener) {
-        if (auto it = first_set_.find("http_auth_token"); it != first_set_.end())
-            throw ConfigError(it->second + ": 'http_auth_token' needs an 'http_listener'");
+        for (const char* d : {"http_auth_token", "http_user"})
+            if (auto it = first_set_.find(d); it != first_set_.end())
+                throw ConfigError(it->second + ": '" + d + "' needs an 'http_listener'");
         return;
     }
+    if (!cfg_.http_users.empty() && cfg_.password_file.empty())
+        throw ConfigError(first_set_.at("http_user") + ": 'http_user' needs a 'password_file' to check passwords");
     // The MQTT listeners bind with SO_REUSEPORT; an HTTP server on the same port would fail to start with a
     // less helpful message, so refuse it here with both lines.
     const HttpListener& h = *cfg_.http_listener;

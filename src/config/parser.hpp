@@ -75,6 +75,7 @@ class Parser {
     // HTTP
     void httpListener(const Line& line, Scope& scope);
     void httpAuthToken(const Line& line, Scope& scope);
+    void httpUser(const Line& line, Scope& scope);
     void checkHttp();
     void maxKeepalive(const Line& line, Scope& scope);
     void messageSizeLimit(const Line& line, Scope& scope);

@@ -2,6 +2,7 @@
 
 #include "broker/broker.hpp"
 #include "broker/clock.hpp"
+#include "broker/shard.hpp"
 #include "store/store.hpp"
 
 namespace starling::http {
@@ -18,6 +19,8 @@ BrokerStatus gatherStatus(broker::Broker& broker) {
         s.store_bytes = st->approximateSize();
     }
     s.workers = broker.workerCount();
+    for (unsigned w = 0; w < s.workers; ++w)
+        s.loop_lag_us.push_back(broker.shard(w).stats().loop_lag_us.get());
     s.now_ms = broker::systemNowMs();
     s.uptime_ms = s.now_ms > broker.start_time_ms() ? s.now_ms - broker.start_time_ms() : 0;
     return s;

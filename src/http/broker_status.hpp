@@ -2,6 +2,7 @@
 // One reading of the broker's numbers for /metrics and /api/v1/stats, taken through the broker's
 // thread-safe accessors (per-worker atomic counters, the retained store's lock, atomics). Any thread.
 #include <cstdint>
+#include <vector>
 
 #include "broker/stats.hpp"
 
@@ -22,6 +23,7 @@ struct BrokerStatus {
     unsigned workers = 0;
     uint64_t now_ms = 0;  // wall clock, Unix milliseconds
     uint64_t uptime_ms = 0;
+    std::vector<uint64_t> loop_lag_us;  // per worker
 };
 
 BrokerStatus gatherStatus(broker::Broker& broker);

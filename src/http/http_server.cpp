@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/password_store.hpp"
 #include "http/routes.hpp"
 
 namespace starling::http {
@@ -41,39 +42,64 @@ std::string endpointText(const tcp::endpoint& ep) {
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-// The token is the file's text without trailing line breaks and blanks (editors add a newline).
-std::string readToken(const std::string& path) {
+// The http_auth_token file: one `TOKEN [admin|read]` per line (admin when the role is left out); blank lines
+// and lines starting with # are skipped.
+void readTokens(const std::string& path, Access& access) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read http_auth_token file " + path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    std::string token = ss.str();
-    while (!token.empty() &&
-           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
-        token.pop_back();
-    if (token.empty()) throw std::runtime_error("http_auth_token file " + path + " is empty");
-    for (unsigned char c : token) {
-        // It travels in an HTTP header: visible ASCII only (RFC 6750's b64token is narrower still).
-        if (c < 0x21 || c > 0x7E)
-            throw std::runtime_error("http_auth_token file " + path +
-                                     " holds characters a header cannot carry (spaces, control or non-ASCII)");
+    std::string line;
+    for (unsigned number = 1; std::getline(in, line); ++number) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+            line.pop_back();
+        size_t start = line.find_first_not_of(" \t");
+        if (start == std::string::npos || line[start] == '#') continue;
+        std::istringstream words(line.substr(start));
+        std::string token, role, extra;
+        words >> token >> role >> extra;
+        std::string where = path + ":" + std::to_string(number);
+        if (!extra.empty()) throw std::runtime_error(where + ": expected TOKEN [admin|read]");
+        if (!role.empty() && role != "admin" && role != "read")
+            throw std::runtime_error(where + ": role must be admin or read, got '" + role + "'");
+        for (unsigned char c : token) {
+            // It travels in an HTTP header: visible ASCII only (RFC 6750's b64token is narrower still).
+            if (c < 0x21 || c > 0x7E)
+                throw std::runtime_error(where + ": the token holds characters a header cannot carry");
+        }
+        access.tokens[token] = role == "read" ? Role::kRead : Role::kAdmin;
     }
-    return token;
+    if (access.tokens.empty()) throw std::runtime_error("http_auth_token file " + path + " holds no token");
+}
+
+Access loadAccess(const config::Config& cfg) {
+    Access access;
+    if (!cfg.http_auth_token_file.empty()) readTokens(cfg.http_auth_token_file, access);
+    if (!cfg.http_users.empty()) {
+        auto store = auth::PasswordStore::load(cfg.password_file);
+        if (!store) throw std::runtime_error("http_user: " + store.error());
+        access.passwords = std::move(store.value());
+        for (const auto& [user, role] : cfg.http_users) {
+            if (!access.passwords->hasUser(user))
+                spdlog::warn("http_user {} is not in the password file {}; it cannot log in.", user, cfg.password_file);
+            access.users[user] = role == "admin" ? Role::kAdmin : Role::kRead;
+        }
+    }
+    return access;
 }
 
 }  // namespace
 
 struct HttpServer::Impl {
-    Impl(broker::Broker& b, const config::Config& cfg)
-        : listener(*cfg.http_listener), token_file(cfg.http_auth_token_file), routes(b) {
-        if (!token_file.empty()) routes.setToken(readToken(token_file));
+    Impl(broker::Broker& b, const config::Config& cfg) : listener(*cfg.http_listener), routes(b) {
+        Access access = loadAccess(cfg);
+        secured = !access.open();
+        routes.setAccess(std::move(access));
     }
 
     void bind(tcp::endpoint ep);
     void accept(tcp::acceptor& a);
 
     config::HttpListener listener;
-    std::string token_file;
+    bool secured = false;
     size_t connections = 0;  // HTTP thread only; declared before io so sessions can count down as it goes
     Routes routes;           // HTTP thread only (reload posts to it)
     asio::io_context io{1};
@@ -87,7 +113,7 @@ namespace {
 // One HTTP/1.1 connection: read a request, answer it, and again while the client keeps it alive.
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(tcp::socket socket, const Routes& routes, size_t& connections)
+    Session(tcp::socket socket, Routes& routes, size_t& connections)
         : stream_(std::move(socket)), routes_(routes), connections_(connections) {
         ++connections_;
     }
@@ -110,7 +136,8 @@ class Session : public std::enable_shared_from_this<Session> {
             return;
         }
         const auto& req = parser_->get();
-        HttpRequest request{req.method_string(), req.target(), req[bhttp::field::authorization]};
+        HttpRequest request{req.method_string(), req.target(), req[bhttp::field::authorization],
+                            req[bhttp::field::origin], req[bhttp::field::host]};
         HttpResponse answer;
         try {
             answer = routes_.handle(request);
@@ -146,7 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
-    const Routes& routes_;
+    Routes& routes_;
     size_t& connections_;  // the server's count of open sessions
 };
 
@@ -161,7 +188,7 @@ void HttpServer::Impl::bind(tcp::endpoint ep) {
     a->listen(asio::socket_base::max_listen_connections);
     ep = a->local_endpoint();
     spdlog::info("Opening HTTP listener on {} (metrics, admin API, dashboard{}).", endpointText(ep),
-                 token_file.empty() ? "" : "; bearer token required");
+                 secured ? "; credentials required" : "; read-only without credentials");
     acceptors.push_back(std::move(a));
 }
 
@@ -239,9 +266,10 @@ void HttpServer::start() {
 
 void HttpServer::reload(const config::Config& fresh) {
     if (!fresh.http_listener) return;  // turning HTTP off (or on) needs a restart
-    std::string token = fresh.http_auth_token_file.empty() ? std::string() : readToken(fresh.http_auth_token_file);
-    asio::post(impl_->io,
-               [impl = impl_.get(), token = std::move(token)]() mutable { impl->routes.setToken(std::move(token)); });
+    Access access = loadAccess(fresh);
+    asio::post(impl_->io, [impl = impl_.get(), access = std::move(access)]() mutable {
+        impl->routes.setAccess(std::move(access));
+    });
 }
 
 void HttpServer::stop() {

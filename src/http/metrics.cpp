@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <utility>
+#include <vector>
 
 #include "util/version.hpp"
 
@@ -32,6 +33,21 @@ class Exposition {
         header(name, type, help);
         for (auto& [label_value, value] : samples)
             sample(name, std::string(label) + "=\"" + label_value + "\"", value);
+    }
+    // One gauge per worker, label `worker`; `scale` converts the values to the family's unit.
+    void perWorker(const char* name, const char* help, const std::vector<uint64_t>& values, double scale) {
+        header(name, "gauge", help);
+        for (size_t w = 0; w < values.size(); ++w) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "%s{worker=\"%zu\"} %.6f\n", name, w, double(values[w]) * scale);
+            out_ += buf;
+        }
+    }
+    void summary(const char* name, const char* help, double sum, uint64_t count) {
+        header(name, "summary", help);
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "%s_sum %.6f\n%s_count %" PRIu64 "\n", name, sum, name, count);
+        out_ += buf;
     }
     std::string take() { return std::move(out_); }
 
@@ -105,7 +121,20 @@ std::string renderMetrics(const BrokerStatus& s) {
                 {"expired", st.dropped_expired},
                 {"too_large", st.dropped_too_large},
                 {"acl", st.dropped_acl}});
+    auto byQos = [&](const char* name, const char* help, const uint64_t(&v)[3]) {
+        e.labelled(name, "counter", help, "qos", {{"0", v[0]}, {"1", v[1]}, {"2", v[2]}});
+    };
+    byQos("starling_publish_in_by_qos_total", "PUBLISH packets received from clients, by QoS.", st.publish_in_by_qos);
+    byQos("starling_publish_out_by_qos_total", "PUBLISH packets sent to subscribers, by QoS.", st.publish_out_by_qos);
+    byQos("starling_payload_bytes_in_by_qos_total", "Payload bytes of PUBLISH packets received, by QoS.",
+          st.payload_in_by_qos);
+    byQos("starling_payload_bytes_out_by_qos_total", "Payload bytes of PUBLISH packets sent, by QoS.",
+          st.payload_out_by_qos);
     e.counter("starling_auth_failures_total", "Refused logins.", st.auth_failures);
+    e.counter("starling_tls_failures_total", "TLS handshakes and records that failed.", st.tls_failures);
+    e.perWorker("starling_event_loop_lag_seconds",
+                "How late each worker's latest timer ran: the time its queue of ready work took to get to it.",
+                s.loop_lag_us, 1e-6);
 
     e.gauge("starling_retained_messages", "Retained messages.", s.retained_messages);
     e.gauge("starling_retained_bytes", "Bytes held by retained messages (topic, properties, payload).",
@@ -120,6 +149,8 @@ std::string renderMetrics(const BrokerStatus& s) {
         e.gauge("starling_store_bytes", "Approximate size of the persistent store (SST files and memtables).",
                 s.store_bytes);
         e.counter("starling_store_write_errors_total", "Failed writes to the persistent store.", st.store_errors);
+        e.summary("starling_store_write_seconds", "Time spent committing write batches to the store.",
+                  double(st.store_commit_us) / 1e6, st.store_commits);
     }
     return e.take();
 }

@@ -214,6 +214,7 @@ bool TcpConnection::decrypt(size_t n) {
     if (tls_->hasOutput()) flushSoon();
     if (status == TlsSession::Status::kError) {
         spdlog::warn("TLS error from {}: {}", address_, tls_->error());
+        worker_.shard().stats().tls_failures.add();
         close_detail = "TLS: " + tls_->error();
         close(broker::CloseReason::kProtocolError);
         return false;
@@ -305,7 +306,10 @@ void TcpConnection::writeNow() {
                 ok = ok &&
                      tls_->write(reinterpret_cast<const uint8_t*>(c.tail->payload().data()), c.tail->payload().size());
             }
-            if (!ok) spdlog::warn("TLS error writing to {}: {}", address_, tls_->error());
+            if (!ok) {
+                spdlog::warn("TLS error writing to {}: {}", address_, tls_->error());
+                worker_.shard().stats().tls_failures.add();
+            }
         }
         writing_.swap(pending_);
         sealed_bytes_ = 0;

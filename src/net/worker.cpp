@@ -1,5 +1,6 @@
 #include "net/worker.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
 
@@ -37,6 +38,10 @@ void Worker::scheduleTick() {
     tick_.async_wait([this](const boost::system::error_code& ec) {
         // A tick that had already fired when stop() ran must not arm another one (the loop would never end).
         if (ec || stopping_) return;
+        // How late the timer ran: the time this worker's queue of ready work took to get to it.
+        auto late = std::chrono::steady_clock::now() - tick_.expiry();
+        shard_.stats().loop_lag_us.set(static_cast<uint64_t>(
+            std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(late).count())));
         auto now =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count();

@@ -83,7 +83,7 @@ def parse_prometheus(text):
         if line.startswith("# TYPE "):
             name, kind = line[7:].split(" ")
             assert name in helped and name not in typed, f"TYPE without HELP or twice: {line}"
-            assert kind in ("counter", "gauge"), line
+            assert kind in ("counter", "gauge", "summary"), line
             typed[name] = kind
             continue
         assert not line.startswith("#"), line
@@ -91,8 +91,12 @@ def parse_prometheus(text):
         assert m, f"not a sample line: {line!r}"
         name = m["name"]
         assert name.startswith("starling_"), name
-        assert name in typed, f"sample before its TYPE: {line}"
-        assert (typed[name] == "counter") == name.endswith("_total"), f"counter names end in _total: {line}"
+        family = re.sub(r"_(sum|count)$", "", name)
+        if typed.get(family) == "summary":  # a summary's samples are FAMILY_sum and FAMILY_count
+            assert name != family, f"a summary sample is _sum or _count: {line}"
+        else:
+            assert name in typed, f"sample before its TYPE: {line}"
+            assert (typed[name] == "counter") == name.endswith("_total"), f"counter names end in _total: {line}"
         labels = {}
         if m["labels"]:
             for pair in m["labels"].split(","):
@@ -287,6 +291,9 @@ def test_store_metrics_with_persistence():
         m = b.http.metrics()
         assert metric(m, "starling_store_bytes") >= 0
         assert metric(m, "starling_store_write_errors_total") == 0
+        # The retained QoS 1 publish was committed before its PUBACK: at least one batch, timed.
+        assert metric(m, "starling_store_write_seconds_count") >= 1
+        assert metric(m, "starling_store_write_seconds_sum") > 0
         s = b.http.json("/api/v1/stats")
         assert s["store"]["write_errors"] == 0 and s["store"]["bytes"] >= 0
     finally:
@@ -472,9 +479,17 @@ def console_messages(stderr):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup installs it)")
 def test_dashboard_in_headless_chromium_shows_live_connections_and_retained_topics(hb):
     url = hb.http.base + "/"
+    # An offline persistent session with three messages waiting: top of the queue table, and the reason its
+    # connection ended in the last disconnects.
+    queued = Client(hb.port, "dash-queue", clean=False)
+    queued.subscribe("dash/q", qos=1)
+    queued.kill()
+    wait_for(lambda: hb.http.json("/api/v1/clients")["total"] == 0, timeout=TIMEOUT, what="dash-queue to go offline")
     first = Client(hb.port, "dash-1")
     first.publish("dash/room/temperature", b"21.5", qos=1, retain=True)
     first.publish("dash/blob", b"\x00\x01\x02", qos=1, retain=True)
+    for i in range(3):
+        first.publish("dash/q", b"waiting", qos=1)
 
     dom, err = chromium(url, "--dump-dom")
     assert console_messages(err) == [], "\n".join(console_messages(err))
@@ -485,6 +500,15 @@ def test_dashboard_in_headless_chromium_shows_live_connections_and_retained_topi
     assert 'data-topic="dash/room/temperature"' in dom and ">21.5<" in dom
     assert 'data-topic="dash/blob"' in dom and "base64: AAEC" in dom
     assert element_text(dom, "retained-summary").startswith("2 retained messages")
+    assert 'data-prefix="dash/room/"' in dom, "topic levels open their subtree"
+    assert re.fullmatch(r"[0-9.]+ ms", element_text(dom, "loop-lag"))
+    # The client list (both sessions, with the offline one's last disconnect), top queues, last disconnects.
+    assert 'data-client="dash-1"' in dom and 'data-client="dash-queue"' in dom
+    assert element_text(dom, "clients-summary").startswith("2 sessions")
+    top = re.search(r'id="top-rows">(.*?)</tbody>', dom, re.S).group(1)
+    assert "dash-queue" in top and ">3<" in top
+    recent = re.search(r'id="disconnect-rows">(.*?)</tbody>', dom, re.S).group(1)
+    assert "dash-queue" in recent and "connection closed by peer" in recent
 
     # More clients: the count the page shows goes up.
     more = [Client(hb.port, f"dash-{i}") for i in (2, 3, 4)]
