@@ -81,8 +81,8 @@ class Checker {
     std::vector<Finding> run() {
         anonymous_ = cfg_.allow_anonymous.value_or(cfg_.listeners.empty());
         for (const auto& l : cfg_.listeners) {
-            tlsKeyFile(l);
-            certificate(l);
+            tlsKeyFile(l.tls, l.source);
+            certificate(l.tls, l.source);
             if (isLoopbackAddress(l.address)) continue;
             network_listener_ = true;
             listener(l);
@@ -121,36 +121,36 @@ class Checker {
     }
 
     // An expired certificate fails every handshake; one about to expire will soon (renewals that did not run).
-    void certificate(const config::Listener& l) {
-        const std::string& path = l.tls.certfile;
+    void certificate(const config::TlsSettings& tls, const std::string& source) {
+        const std::string& path = tls.certfile;
         if (path.empty() || !reported_certs_.insert(path).second) return;
         FILE* f = std::fopen(path.c_str(), "r");
         if (!f) {
-            add(Severity::kError, l.source, "TLS certificate " + path + " cannot be read: " + std::strerror(errno));
+            add(Severity::kError, source, "TLS certificate " + path + " cannot be read: " + std::strerror(errno));
             return;
         }
         X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
         std::fclose(f);
         if (!cert) {
-            add(Severity::kError, l.source, "TLS certificate " + path + " is not a PEM certificate");
+            add(Severity::kError, source, "TLS certificate " + path + " is not a PEM certificate");
             return;
         }
         int days = 0, seconds = 0;
         ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert));
         X509_free(cert);
         if (days < 0 || (days == 0 && seconds <= 0)) {
-            add(Severity::kError, l.source, "TLS certificate " + path + " has expired");
+            add(Severity::kError, source, "TLS certificate " + path + " has expired");
         } else if (days < 14) {
-            add(Severity::kWarning, l.source,
+            add(Severity::kWarning, source,
                 "TLS certificate " + path + " expires in " + std::to_string(days) + " day(s)");
         }
     }
 
     // A TLS private key others can read lets them impersonate the broker. Several listeners may share one.
-    void tlsKeyFile(const config::Listener& l) {
-        const std::string& key = l.tls.keyfile;
+    void tlsKeyFile(const config::TlsSettings& tls, const std::string& source) {
+        const std::string& key = tls.keyfile;
         if (key.empty() || !readableByOthers(key) || !reported_keys_.insert(key).second) return;
-        add(Severity::kError, l.source, "TLS key file " + key + " is readable by every local user; chmod o-r");
+        add(Severity::kError, source, "TLS key file " + key + " is readable by every local user; chmod o-r");
     }
 
     void passwordFile() {
@@ -235,6 +235,8 @@ class Checker {
         if (!cfg_.http_listener) return;
         const config::HttpListener& h = *cfg_.http_listener;
         const std::string& token = cfg_.http_auth_token_file;
+        tlsKeyFile(h.tls, h.source);
+        certificate(h.tls, h.source);
         std::string what = "http_listener on port " + std::to_string(h.port) +
                            (h.address.empty() ? std::string(" (all addresses)") : " on " + h.address);
         if (!token.empty()) {
@@ -252,9 +254,9 @@ class Checker {
                 what +
                     " is reachable from the network without http_auth_token: anyone who can connect reads the "
                     "metrics, the statistics, the client list and every retained message");
-        } else {
+        } else if (!h.tls.enabled()) {
             add(Severity::kWarning, h.source,
-                what + " is plain HTTP: credentials and data travel in clear (put a TLS proxy in front)");
+                what + " is plain HTTP: credentials and data travel in clear (give it certfile and keyfile)");
         }
     }
 

@@ -55,6 +55,9 @@ struct HttpListener {
     uint16_t port = 0;
     std::string address;  // empty: every address (IPv4 and IPv6), as for `listener`
     std::string source;   // "file:line" of its `http_listener` line, for messages
+    // HTTPS: the TLS options after `http_listener` (certfile, keyfile, cafile, capath, crlfile,
+    // require_certificate, tls_version, ciphers, ciphers_tls1.3).
+    TlsSettings tls;
 };
 
 enum class LogDest { kStdout, kStderr, kFile, kSyslog, kTopic, kNone };

@@ -272,13 +272,18 @@ void Parser::listener(const Line& line, Scope& scope) {
     l.source = line.where;
     cfg_.listeners.push_back(std::move(l));
     scope.listener = cfg_.listeners.size() - 1;
+    scope.http = false;
 }
 
 // Mosquitto's per-listener TLS directives; before any `listener` they belong to the default listener.
 void Parser::tlsOption(const Line& line, Scope& scope) {
-    TlsSettings& t = scope.listener ? cfg_.listeners[*scope.listener].tls : default_tls_;
-    if (!scope.listener && default_tls_where_.empty()) default_tls_where_ = line.where;
     const std::string_view d = line.directive;
+    if (scope.http && (d == "use_identity_as_username" || d == "use_subject_as_username" || d == "psk_hint"))
+        notInHttp(line, scope);
+    TlsSettings& t = scope.http       ? cfg_.http_listener->tls
+                     : scope.listener ? cfg_.listeners[*scope.listener].tls
+                                      : default_tls_;
+    if (!scope.http && !scope.listener && default_tls_where_.empty()) default_tls_where_ = line.where;
     auto flag = [&](bool& out) { out = parseBool(single(line), d); };
     if (d == "require_certificate") return flag(t.require_certificate);
     if (d == "use_identity_as_username") return flag(t.use_identity_as_username);
@@ -345,7 +350,14 @@ void Parser::bindAddress(const Line& line, Scope&) {
     legacy_address_ = std::string(addr);
 }
 
+void Parser::notInHttp(const Line& line, const Scope& scope) {
+    if (scope.http)
+        fail(line, inQuotes(line.directive) +
+                       " is not an option of http_listener; put it before 'http_listener' or after a 'listener'");
+}
+
 void Parser::protocol(const Line& line, Scope& scope) {
+    notInHttp(line, scope);
     std::string_view value = single(line);
     if (value != "mqtt" && value != "websockets")
         fail(line, "'protocol' must be mqtt or websockets, got " + inQuotes(value));
@@ -354,6 +366,7 @@ void Parser::protocol(const Line& line, Scope& scope) {
 }
 
 void Parser::maxConnections(const Line& line, Scope& scope) {
+    notInHttp(line, scope);
     auto value = static_cast<int>(parseInteger(single(line), -1, std::numeric_limits<int>::max(), "max_connections"));
     // Inside a listener block it limits that listener (Mosquitto's meaning); before any, all connections.
     if (scope.listener) {
@@ -371,6 +384,7 @@ void Parser::workerThreads(const Line& line, Scope&) {
 
 void Parser::allowAnonymous(const Line& line, Scope& scope) {
     bool value = parseBool(single(line), "allow_anonymous");
+    if (cfg_.per_listener_settings) notInHttp(line, scope);
     if (cfg_.per_listener_settings && scope.listener) {
         cfg_.listeners[*scope.listener].allow_anonymous = value;
     } else {
@@ -385,6 +399,7 @@ void Parser::allowAnonymous(const Line& line, Scope& scope) {
 // With per_listener_settings, inside a listener block: that listener's own value; otherwise the global one.
 void Parser::authFile(const Line& line, Scope& scope, std::optional<std::string> Listener::*own,
                       std::string Config::*global) {
+    if (cfg_.per_listener_settings) notInHttp(line, scope);
     if (cfg_.per_listener_settings && scope.listener) {
         auto& l = cfg_.listeners[*scope.listener];
         if (l.*own) fail(line, inQuotes(line.directive) + " is set twice for the listener at " + l.source);
@@ -452,7 +467,7 @@ void Parser::jwtSubscribeClaim(const Line& line, Scope&) {
 
 // ---- HTTP (ours): one server for /metrics, /api/v1 and the dashboard.
 
-void Parser::httpListener(const Line& line, Scope&) {
+void Parser::httpListener(const Line& line, Scope& scope) {
     if (line.args.empty()) fail(line, "'http_listener' needs a port");
     if (line.args.size() > 2)
         fail(line, "'http_listener' takes a port and an optional address, got " + inQuotes(line.rest));
@@ -467,6 +482,9 @@ void Parser::httpListener(const Line& line, Scope&) {
     }
     h.source = line.where;
     cfg_.http_listener = std::move(h);
+    // Like `listener`, it opens a block: the TLS options after it are the HTTP server's.
+    scope.http = true;
+    scope.listener.reset();
 }
 
 void Parser::httpAuthToken(const Line& line, Scope&) {
@@ -725,6 +743,16 @@ void Parser::finish() {
             throw ConfigError(l.source + ": client certificate options need TLS ('certfile' and 'keyfile')");
         if (t.require_certificate && t.cafile.empty() && t.capath.empty())
             throw ConfigError(l.source + ": 'require_certificate true' needs a 'cafile' or 'capath'");
+    }
+    if (cfg_.http_listener) {
+        const auto& h = *cfg_.http_listener;
+        const auto& t = h.tls;
+        if (!t.certfile.empty() && t.keyfile.empty()) throw ConfigError(h.source + ": 'certfile' needs a 'keyfile'");
+        if (!t.keyfile.empty() && t.certfile.empty()) throw ConfigError(h.source + ": 'keyfile' needs a 'certfile'");
+        if (t.any() && !t.enabled())
+            throw ConfigError(h.source + ": TLS options of http_listener need 'certfile' and 'keyfile'");
+        if (t.require_certificate && t.cafile.empty() && t.capath.empty())
+            throw ConfigError(h.source + ": 'require_certificate true' needs a 'cafile' or 'capath'");
     }
     checkJwt();
     checkHttp();

@@ -33,10 +33,14 @@ class Parser {
     // Mosquitto.
     struct Scope {
         std::optional<size_t> listener;
+        bool http = false;  // after `http_listener` (until the next `listener`): TLS options are the HTTP server's
     };
     using Handler = void (Parser::*)(const Line&, Scope&);
 
     void apply(const Line& line, Scope& scope);
+    // Listener options that mean nothing for the HTTP server fail inside its block, rather than silently
+    // applying elsewhere.
+    static void notInHttp(const Line& line, const Scope& scope);
     [[noreturn]] static void fail(const Line& line, const std::string& message);
     void warn(const Line& line, const std::string& message);
 

@@ -6,22 +6,26 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "auth/password_store.hpp"
 #include "http/routes.hpp"
+#include "net/tls.hpp"
 
 namespace starling::http {
 
@@ -93,6 +97,16 @@ struct HttpServer::Impl {
         Access access = loadAccess(cfg);
         secured = !access.open();
         routes.setAccess(std::move(access));
+        if (listener.tls.enabled()) {
+            // The MQTT listeners' loader (files, versions, ciphers, client certificates), wrapped for Asio's
+            // ssl::stream, which owns the reference it is given. Asio keeps its own callback object in the
+            // context's app data (and deletes it); ours there points to `loaded` and serves only TLS-PSK,
+            // which http_listener does not take.
+            net::TlsContext loaded(listener.tls);
+            SSL_CTX_set_app_data(loaded.native(), nullptr);
+            SSL_CTX_up_ref(loaded.native());
+            tls.emplace(loaded.native());
+        }
     }
 
     void bind(tcp::endpoint ep);
@@ -100,6 +114,7 @@ struct HttpServer::Impl {
 
     config::HttpListener listener;
     bool secured = false;
+    std::optional<asio::ssl::context> tls;  // HTTPS when set
     size_t connections = 0;  // HTTP thread only; declared before io so sessions can count down as it goes
     Routes routes;           // HTTP thread only (reload posts to it)
     asio::io_context io{1};
@@ -110,25 +125,46 @@ struct HttpServer::Impl {
 
 namespace {
 
-// One HTTP/1.1 connection: read a request, answer it, and again while the client keeps it alive.
-class Session : public std::enable_shared_from_this<Session> {
+// One HTTP/1.1 connection: read a request, answer it, and again while the client keeps it alive. `Stream` is
+// beast::tcp_stream or, for HTTPS, beast::ssl_stream over one.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
   public:
-    Session(tcp::socket socket, Routes& routes, size_t& connections)
-        : stream_(std::move(socket)), routes_(routes), connections_(connections) {
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+    template <typename... TlsContext>
+    Session(tcp::socket socket, Routes& routes, size_t& connections, TlsContext&... ctx)
+        : stream_(std::move(socket), ctx...), routes_(routes), connections_(connections) {
         ++connections_;
     }
     ~Session() { --connections_; }
 
+    void start() {
+        if constexpr (kTls) {
+            beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
+            stream_.async_handshake(
+                asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+                    if (ec) {
+                        spdlog::warn("HTTPS handshake with {} failed: {}", self->peer(), ec.message());
+                        return self->closeSocket();
+                    }
+                    self->read();
+                });
+        } else {
+            read();
+        }
+    }
+
+  private:
     void read() {
         parser_.emplace();
         parser_->header_limit(kHeaderLimit);
         parser_->body_limit(kBodyLimit);
-        stream_.expires_after(kIdleTimeout);
+        beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
         bhttp::async_read(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
     }
 
-  private:
     void onRead(beast::error_code ec) {
         if (ec) {
             // A closed connection, a timeout or a request we cannot parse: nothing worth an answer.
@@ -152,24 +188,38 @@ class Session : public std::enable_shared_from_this<Session> {
         response_.set(bhttp::field::content_type, answer.content_type);
         for (auto& [name, value] : answer.headers)
             response_.set(name, value);
+        if constexpr (kTls) response_.set("Strict-Transport-Security", "max-age=31536000");
         response_.keep_alive(req.keep_alive());
         // HEAD: the headers GET would send, Content-Length included, and no body.
         response_.content_length(answer.body.size());
         if (req.method() != bhttp::verb::head) response_.body() = std::move(answer.body);
-        stream_.expires_after(kIdleTimeout);
-        bhttp::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
+        bhttp::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
             if (ec || !self->response_.keep_alive()) return self->close();
             self->read();
         });
     }
 
-    void close() {
-        beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.close();
+    std::string peer() {
+        beast::error_code ec;
+        auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+        return ec ? std::string("?") : endpointText(ep);
     }
 
-    beast::tcp_stream stream_;
+    void close() {
+        if constexpr (kTls) {
+            // close_notify first; a peer that does not answer within a few seconds is cut off.
+            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->closeSocket(); });
+        } else {
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            closeSocket();
+        }
+    }
+    void closeSocket() { beast::get_lowest_layer(stream_).close(); }
+
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
@@ -187,8 +237,8 @@ void HttpServer::Impl::bind(tcp::endpoint ep) {
     a->bind(ep);
     a->listen(asio::socket_base::max_listen_connections);
     ep = a->local_endpoint();
-    spdlog::info("Opening HTTP listener on {} (metrics, admin API, dashboard{}).", endpointText(ep),
-                 secured ? "; credentials required" : "; read-only without credentials");
+    spdlog::info("Opening {} listener on {} (metrics, admin API, dashboard{}).", tls ? "HTTPS" : "HTTP",
+                 endpointText(ep), secured ? "; credentials required" : "; read-only without credentials");
     acceptors.push_back(std::move(a));
 }
 
@@ -206,7 +256,12 @@ void HttpServer::Impl::accept(tcp::acceptor& a) {
             boost::system::error_code ignored;
             socket.close(ignored);
         } else {
-            std::make_shared<Session>(std::move(socket), routes, connections)->read();
+            if (tls) {
+                using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+                std::make_shared<Session<TlsStream>>(std::move(socket), routes, connections, *tls)->start();
+            } else {
+                std::make_shared<Session<beast::tcp_stream>>(std::move(socket), routes, connections)->start();
+            }
         }
         accept(a);
     });

@@ -117,9 +117,10 @@ def metric(samples, name, **labels):
 
 
 def http_broker(extra="", **kw):
-    """A broker with `http_listener PORT 127.0.0.1` (no $SYS messages: the retained numbers are ours only)."""
+    """A broker with `http_listener PORT 127.0.0.1` (no $SYS messages: the retained numbers are ours only). The
+    HTTP block comes last: listener options after it would be its own (and refused)."""
     port = free_port()
-    b = Broker(extra=f"http_listener {port} 127.0.0.1\nsys_interval 0\n{extra}", **kw)
+    b = Broker(extra=f"sys_interval 0\n{extra}\nhttp_listener {port} 127.0.0.1\n", **kw)
     b.http = Http(port)
     try:
         wait_for(b.http.up, timeout=TIMEOUT, what="the HTTP server")

@@ -361,3 +361,68 @@ def test_metrics_by_qos_and_event_loop_lag(secured):
     finally:
         pub.disconnect()
         sub.disconnect()
+
+
+def test_https_with_the_listener_tls_options_and_client_certificates():
+    """TLS options after `http_listener` make it HTTPS; with require_certificate a client without a certificate
+    of the CA gets no answer at all."""
+    import ssl
+    import urllib.request
+    from certs import make_certs
+    d = tempfile.mkdtemp(prefix="starling-https-")
+    try:
+        certs = make_certs(d)
+        ca, (crt, key) = certs["ca"][0], certs["server"]
+        port = http_port = None
+        from harness import free_port
+        http_port = free_port()
+        b = Broker(f"http_listener {http_port} 127.0.0.1\ncertfile {crt}\nkeyfile {key}\ncafile {ca}\n"
+                   f"require_certificate true\ntls_version tlsv1.2\n")
+        try:
+            base = f"https://localhost:{http_port}"
+            ctx = ssl.create_default_context(cafile=ca)
+            ctx.load_cert_chain(*certs["client"])
+
+            def get(path, context):
+                with urllib.request.urlopen(base + path, timeout=TIMEOUT, context=context) as r:
+                    return r.status, r.headers, r.read()
+            wait_for(lambda: _answers(lambda: get("/health", ctx)), timeout=TIMEOUT, what="the HTTPS server")
+            status, headers, body = get("/api/v1/stats", ctx)
+            assert status == 200 and json.loads(body)["workers"] >= 1
+            assert headers["Strict-Transport-Security"].startswith("max-age=")
+            no_cert = ssl.create_default_context(cafile=ca)
+            with pytest.raises((ssl.SSLError, ConnectionError, urllib.error.URLError)):
+                get("/health", no_cert)
+            # Plain HTTP on the HTTPS port gets nothing useful, and the server lives on.
+            with pytest.raises((ConnectionError, urllib.error.URLError, OSError)):
+                urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=TIMEOUT).read()
+            assert get("/health", ctx)[0] == 200
+            assert "HTTPS handshake" in b.log()
+        finally:
+            log = b.log()
+            b.stop()
+        assert b.proc.returncode == 0, log
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _answers(fn):
+    try:
+        fn()
+        return True
+    except OSError:
+        return False
+
+
+def test_listener_options_inside_the_http_block_are_refused():
+    d = tempfile.mkdtemp(prefix="starling-http-block-")
+    try:
+        conf = os.path.join(d, "c.conf")
+        with open(conf, "w") as f:
+            f.write("listener 1883 127.0.0.1\nhttp_listener 8089 127.0.0.1\nprotocol websockets\n")
+        r = subprocess.run([os.path.join(BIN_DIR, "starling"), "-c", conf, "--check-config"], capture_output=True,
+                           text=True, timeout=20)
+        assert r.returncode != 0
+        assert "'protocol' is not an option of http_listener" in r.stdout + r.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

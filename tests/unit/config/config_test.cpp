@@ -672,12 +672,50 @@ TEST(Http, ListenerWithPortAndOptionalAddress) {
     EXPECT_EQ(c.http_listener->address, "127.0.0.1");
     EXPECT_EQ(c.http_listener->source, "t.conf:2");
     EXPECT_EQ(c.http_auth_token_file, "/etc/starling/http token");  // a path: the rest of the line
-    // Without an address, every address (as for `listener`); it does not open a listener block.
-    auto d = parse("http_listener 0\nmax_connections 5\n");
+    // Without an address, every address (as for `listener`); it opens no MQTT listener.
+    auto d = parse("max_connections 5\nhttp_listener 0\n");
     EXPECT_EQ(d.http_listener->port, 0);
     EXPECT_EQ(d.http_listener->address, "");
     EXPECT_TRUE(d.listeners.empty());
     EXPECT_EQ(d.max_connections, 5);
+    EXPECT_FALSE(d.http_listener->tls.enabled());
+}
+
+TEST(Http, TlsOptionsAfterTheHttpListenerAreItsOwn) {
+    auto c = parse(
+        "listener 8883\ncertfile /m.crt\nkeyfile /m.key\n"
+        "http_listener 8443\ncertfile /h.crt\nkeyfile /h.key\ncafile /ca.crt\nrequire_certificate true\n"
+        "tls_version tlsv1.3\n"
+        "listener 1883\n");
+    EXPECT_EQ(c.listeners[0].tls.certfile, "/m.crt");
+    EXPECT_EQ(c.http_listener->tls.certfile, "/h.crt");
+    EXPECT_EQ(c.http_listener->tls.keyfile, "/h.key");
+    EXPECT_TRUE(c.http_listener->tls.require_certificate);
+    EXPECT_EQ(c.http_listener->tls.tls_version, "tlsv1.3");
+    EXPECT_FALSE(c.listeners[1].tls.any());  // a `listener` line ends the HTTP block
+}
+
+TEST(Http, ListenerOptionsInTheHttpBlockAreRefused) {
+    EXPECT_EQ(errorOf("http_listener 8080\nmax_connections 5\n"),
+              "t.conf:2: 'max_connections' is not an option of http_listener; put it before 'http_listener' or "
+              "after a 'listener'");
+    EXPECT_EQ(errorOf("http_listener 8080\npsk_hint x\n").rfind("t.conf:2: 'psk_hint' is not an option", 0), 0u);
+    EXPECT_EQ(errorOf("http_listener 8080\ncertfile /h.crt\n"), "t.conf:1: 'certfile' needs a 'keyfile'");
+    EXPECT_EQ(errorOf("http_listener 8080\ncafile /ca.crt\n"),
+              "t.conf:1: TLS options of http_listener need 'certfile' and 'keyfile'");
+}
+
+TEST(Http, UsersWithRoles) {
+    auto c = parse("password_file /p\nhttp_listener 8080\nhttp_user ops admin\nhttp_user viewer\n");
+    EXPECT_EQ(c.http_users.at("ops"), "admin");
+    EXPECT_EQ(c.http_users.at("viewer"), "read");
+    EXPECT_EQ(errorOf("password_file /p\nhttp_listener 8080\nhttp_user ops root\n"),
+              "t.conf:3: 'http_user' role must be admin or read, got 'root'");
+    EXPECT_EQ(errorOf("password_file /p\nhttp_listener 8080\nhttp_user ops\nhttp_user ops admin\n"),
+              "t.conf:4: 'http_user' 'ops' is given twice");
+    EXPECT_EQ(errorOf("http_listener 8080\nhttp_user ops\n"),
+              "t.conf:2: 'http_user' needs a 'password_file' to check passwords");
+    EXPECT_EQ(errorOf("password_file /p\nhttp_user ops\n"), "t.conf:2: 'http_user' needs an 'http_listener'");
 }
 
 TEST(Http, ListenerErrors) {
