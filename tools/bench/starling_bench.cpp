@@ -29,9 +29,10 @@ struct Settings {
     uint16_t port = 1883;
     int qos = 0;
     int size = 64;
-    int count = 1;            // P publishers (fanin), S subscribers (fanout), N pairs, C connections (conn)
-    double rate = 0;          // total msg/s; 0 = flood
-    size_t window = 1 << 20;  // flood: bytes queued per publisher
+    int count = 1;             // P publishers (fanin), S subscribers (fanout), N pairs, C connections (conn)
+    double rate = 0;           // total msg/s; 0 = flood
+    size_t window = 1 << 20;   // flood: bytes queued per publisher
+    uint64_t outstanding = 0;  // flood, closed loop: messages a publisher has sent and not all got back; 0 = open
     double duration = 10, warmup = 1;
     int threads = 2;
     bool persistent = false;  // subscribers keep their session (clean session 0; v5: session expiry)
@@ -58,6 +59,10 @@ std::atomic<uint64_t> g_sent{0};
 std::atomic<uint64_t> g_acked{0};  // QoS 1/2 acknowledgements (PUBACK / PUBCOMP, refusals included)
 std::atomic<int> g_connected{0};
 std::atomic<int64_t> g_first_publish{INT64_MAX};
+// Deliveries per stream (closed loop): a publisher sends while seq - stream_rx / receivers < --outstanding.
+std::unique_ptr<std::atomic<uint64_t>[]> g_stream_rx;
+size_t g_streams = 0;
+uint64_t g_receivers_per_stream = 1;
 
 struct Stream {
     std::vector<bool> seen;
@@ -95,6 +100,7 @@ struct Receiver {
         st.any = true;
         ++received;
         g_received.fetch_add(1, std::memory_order_relaxed);
+        if (stream < g_streams) g_stream_rx[stream].fetch_add(1, std::memory_order_relaxed);
         int64_t now = nowNs();
         if (now >= s->stop_at)
             ++drained;
@@ -115,6 +121,7 @@ struct Publisher {
     double interval_ns = 0;
     int64_t next_due = 0;
     bool stopped = false;
+    bool waiting = false;  // closed loop: a timer will pump again
     // QoS 1/2: packet id -> seq while in flight; which seqs the broker acknowledged (PUBACK / PUBCOMP).
     std::vector<uint64_t> id_seq;
     std::vector<bool> acked;
@@ -181,6 +188,10 @@ void usage(FILE* f) {
         "Usage: starling_bench conn|fanin|fanout|pairs [-h host] [-p port] [-q qos] [-s payload_bytes]\n"
         "                      [-n count] [--rate msgs_per_sec | --window bytes] [--duration secs]\n"
         "                      [--warmup secs] [--threads n] [-V mqttv311|mqttv5] [--persistent]\n"
+        "                      [--outstanding n]\n"
+        "\n"
+        "--outstanding n: closed loop. A flooding publisher keeps at most n messages sent and not yet received (by\n"
+        "every subscriber, fanout), so the broker's queues stay bounded and the rate is what it sustains.\n"
         "\n"
         "--persistent: subscribers connect with clean session 0 (v5: clean start 0, session expiry 3600 s) under\n"
         "fixed client ids bench-sub-0, bench-sub-1, ..., so the broker keeps (and, with persistence, stores) their\n"
@@ -230,6 +241,8 @@ bool parse(int argc, char** argv, Settings& s) {
             s.rate = std::atof(v);
         else if (a == "--window")
             s.window = static_cast<size_t>(std::atoll(v));
+        else if (a == "--outstanding")
+            s.outstanding = static_cast<uint64_t>(std::max(1ll, std::atoll(v)));
         else if (a == "--duration")
             s.duration = std::atof(v);
         else if (a == "--warmup")
@@ -288,6 +301,19 @@ void pump(Publisher& p, const Settings& s) {
                 p.stopped = true;
                 return;
             }
+            if (s.outstanding &&
+                p.seq - g_stream_rx[p.stream].load(std::memory_order_relaxed) / g_receivers_per_stream >=
+                    s.outstanding) {
+                // Receipts come in on other threads: look again shortly (no write or ack callback may follow).
+                if (!p.waiting) {
+                    p.waiting = true;
+                    p.timer->start(std::chrono::microseconds(100), [&p, &s] {
+                        p.waiting = false;
+                        pump(p, s);
+                    });
+                }
+                return;
+            }
             size_t before = p.seq;
             p.sendOne(now, s.qos);
             if (p.seq == before) return;  // no packet id: wait for an acknowledgement
@@ -324,6 +350,10 @@ int main(int argc, char** argv) {
         pubs = subs = s.count;
     else
         subs = s.count;  // conn: connections that only hold
+
+    g_streams = static_cast<size_t>(pubs);
+    g_stream_rx = std::make_unique<std::atomic<uint64_t>[]>(g_streams);
+    g_receivers_per_stream = s.scenario == "fanout" ? static_cast<uint64_t>(subs) : 1;
 
     const int64_t start = nowNs();
     s.measure_from = start + static_cast<int64_t>(s.warmup * 1e9);
