@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -71,12 +72,16 @@ void WsSession::control(uint8_t opcode, const uint8_t* data, size_t n) {
 }
 
 WsSession::Status WsSession::feed(const uint8_t* data, size_t n, std::vector<uint8_t>& buf, size_t& end) {
-    in_.insert(in_.end(), data, data + n);
     if (!upgraded_) {
+        in_.insert(in_.end(), data, data + n);
         auto s = handshake(buf, end);
         if (s != Status::kOk || !upgraded_) return s;
+        // What followed the request head is the first frames.
+        std::vector<uint8_t> rest = std::move(in_);
+        in_.clear();
+        return frames(rest.data(), rest.size(), buf, end);
     }
-    return frames(buf, end);
+    return frames(data, n, buf, end);
 }
 
 WsSession::Status WsSession::handshake(std::vector<uint8_t>& buf, size_t& end) {
@@ -141,71 +146,112 @@ WsSession::Status WsSession::handshake(std::vector<uint8_t>& buf, size_t& end) {
     return Status::kOk;
 }
 
-WsSession::Status WsSession::frames(std::vector<uint8_t>& buf, size_t& end) {
-    size_t pos = 0;
-    Status status = Status::kOk;
-    while (status == Status::kOk) {
-        size_t avail = in_.size() - pos;
-        if (avail < 2) break;
-        const uint8_t* p = in_.data() + pos;
-        bool fin = p[0] & 0x80;
-        uint8_t opcode = p[0] & 0x0F;
-        if (p[0] & 0x70) return fail("WebSocket frame with reserved bits set");
-        if (!(p[1] & 0x80)) return fail("unmasked WebSocket frame from a client (RFC 6455 5.1)");
-        uint64_t len = p[1] & 0x7F;
+namespace {
+
+// payload XOR mask, eight bytes at a time; `phase` is where in the 4-byte mask `src[0]` falls.
+void unmask(uint8_t* dst, const uint8_t* src, size_t n, const uint8_t (&mask)[4], size_t phase) {
+    uint8_t m[8];
+    for (size_t i = 0; i < 8; ++i)
+        m[i] = mask[(phase + i) & 3];
+    uint64_t m64;
+    std::memcpy(&m64, m, 8);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        std::memcpy(&v, src + i, 8);
+        v ^= m64;
+        std::memcpy(dst + i, &v, 8);
+    }
+    for (; i < n; ++i)
+        dst[i] = src[i] ^ m[i & 7];
+}
+
+}  // namespace
+
+// Data frame payloads are unmasked straight from the socket's bytes into `buf` as they arrive, so a large
+// message costs one pass and never waits whole in a buffer of ours; only frame headers and control frames
+// (at most 14 + 125 bytes) are assembled in in_.
+WsSession::Status WsSession::frames(const uint8_t* p, size_t n, std::vector<uint8_t>& buf, size_t& end) {
+    for (;;) {
+        if (payload_left_ > 0) {
+            if (n == 0) return Status::kOk;
+            size_t take = static_cast<size_t>(std::min<uint64_t>(payload_left_, n));
+            if (buf.size() < end + take) buf.resize(std::max(end + take, buf.size() * 2));
+            unmask(buf.data() + end, p, take, mask_, mask_phase_);
+            end += take;
+            mask_phase_ = (mask_phase_ + take) & 3;
+            payload_left_ -= take;
+            p += take;
+            n -= take;
+            continue;
+        }
+        // A frame header (and a control frame's payload): gather what it needs in in_.
+        size_t need = 2;
+        for (;;) {
+            if (in_.size() >= 2) {
+                uint8_t len7 = in_[1] & 0x7F;
+                need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + 4;
+                if ((in_[0] & 0x08) && len7 < 126) need += len7;  // control frame: its payload too
+            }
+            if (in_.size() >= need || n == 0) break;
+            size_t take = std::min(need - in_.size(), n);
+            in_.insert(in_.end(), p, p + take);
+            p += take;
+            n -= take;
+        }
+        if (in_.size() < need) return Status::kOk;  // the rest of the header comes later
+
+        const uint8_t* h = in_.data();
+        bool fin = h[0] & 0x80;
+        uint8_t opcode = h[0] & 0x0F;
+        if (h[0] & 0x70) return fail("WebSocket frame with reserved bits set");
+        if (!(h[1] & 0x80)) return fail("unmasked WebSocket frame from a client (RFC 6455 5.1)");
+        uint64_t len = h[1] & 0x7F;
         size_t header = 2;
         if (len == 126) {
-            if (avail < 4) break;
-            len = (uint64_t(p[2]) << 8) | p[3];
+            len = (uint64_t(h[2]) << 8) | h[3];
             header = 4;
         } else if (len == 127) {
-            if (avail < 10) break;
             len = 0;
             for (int i = 0; i < 8; ++i)
-                len = (len << 8) | p[2 + i];
+                len = (len << 8) | h[2 + i];
             header = 10;
         }
         if (len > kMaxFrame) return fail("WebSocket frame too large", 1009);
-        if (avail < header + 4 + len) break;
-        const uint8_t* mask = p + header;
-        const uint8_t* payload = mask + 4;
+        std::memcpy(mask_, h + header, 4);
+        const uint8_t* payload = h + header + 4;
         switch (opcode) {
             case 0x0:  // continuation
-            case 0x2: {
-                if (buf.size() < end + len) buf.resize(end + len + 4096);
-                for (uint64_t i = 0; i < len; ++i)
-                    buf[end + i] = payload[i] ^ mask[i & 3];
-                end += len;
-                break;
-            }
+            case 0x2:
+                payload_left_ = len;
+                mask_phase_ = 0;
+                in_.clear();
+                continue;
             case 0x1:
                 return fail("text WebSocket frame: MQTT needs binary frames [MQTT-6.0.0-1]", 1003);
-            case 0x8: {
+            case 0x8:
                 if (!closing_) {
                     uint8_t echo[2] = {0x03, 0xE8};  // 1000 normal closure
                     control(0x8, echo, 2);
                     closing_ = true;
                 }
-                status = Status::kClose;
-                break;
-            }
+                in_.clear();
+                return Status::kClose;
             case 0x9: {
                 if (len > 125 || !fin) return fail("bad WebSocket ping");
-                std::vector<uint8_t> data(len);
-                for (uint64_t i = 0; i < len; ++i)
-                    data[i] = payload[i] ^ mask[i & 3];
-                control(0xA, data.data(), data.size());
+                uint8_t data[125];
+                unmask(data, payload, static_cast<size_t>(len), mask_, 0);
+                control(0xA, data, static_cast<size_t>(len));
                 break;
             }
             case 0xA:
-                break;  // pong
+                if (len > 125) return fail("bad WebSocket pong");
+                break;
             default:
                 return fail("unknown WebSocket opcode " + std::to_string(opcode));
         }
-        pos += header + 4 + len;
+        in_.clear();
     }
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
-    return status;
 }
 
 }  // namespace starling::net

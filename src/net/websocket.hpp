@@ -28,13 +28,16 @@ class WsSession {
 
   private:
     Status handshake(std::vector<uint8_t>& buf, size_t& end);
-    Status frames(std::vector<uint8_t>& buf, size_t& end);
+    Status frames(const uint8_t* data, size_t n, std::vector<uint8_t>& buf, size_t& end);
     void control(uint8_t opcode, const uint8_t* data, size_t n);
     Status fail(std::string why, uint16_t code = 1002);
 
     bool upgraded_ = false;
     bool closing_ = false;
-    std::vector<uint8_t> in_;  // bytes not yet consumed (request head, partial frame)
+    std::vector<uint8_t> in_;    // bytes not yet consumed: the request head, then a frame header being assembled
+    uint64_t payload_left_ = 0;  // of the data frame being received
+    uint8_t mask_[4] = {};       // its masking key
+    size_t mask_phase_ = 0;      // where in the key its next byte falls
     std::vector<uint8_t> control_;
     std::string error_;
     std::string path_;

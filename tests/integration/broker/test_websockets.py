@@ -102,3 +102,88 @@ def test_bad_upgrades_and_text_frames_are_refused(ws_broker):
     assert data[:2] == b"\x88\x02" and data[2:4] == struct.pack("!H", 1003)
     assert ws_broker.alive()
     assert "text WebSocket frame" in ws_broker.log()
+
+
+def ws_frame(payload, opcode=0x2, fin=True, mask=b"\x12\x34\x56\x78"):
+    """A client frame (masked, RFC 6455 5.3)."""
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n <= 0xFFFF:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def read_ws_frames(s, want, timeout=5.0):
+    """Reads server frames until `want` data bytes arrived; returns (data, control frames [(opcode, payload)])."""
+    s.settimeout(timeout)
+    buf, data, controls = b"", b"", []
+    deadline = time.monotonic() + timeout
+    while len(data) < want:
+        assert time.monotonic() < deadline, f"got {len(data)} of {want} bytes"
+        chunk = s.recv(65536)
+        assert chunk, "connection closed"
+        buf += chunk
+        while len(buf) >= 2:
+            n, off = buf[1] & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, off = struct.unpack("!H", buf[2:4])[0], 4
+            elif n == 127:
+                if len(buf) < 10:
+                    break
+                n, off = struct.unpack("!Q", buf[2:10])[0], 10
+            if len(buf) < off + n:
+                break
+            op, body, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+            if op & 0x8:
+                controls.append((op, body))
+            else:
+                data += body
+    return data, controls
+
+
+def test_frames_split_anywhere_fragmented_and_interleaved_with_pings(ws_broker):
+    """Frame headers and masking keys cut at every byte, a message in continuation frames with a ping between
+    them, and a 300 KiB message: the MQTT bytes come out exactly (the broker unmasks as bytes arrive)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    s = upgrade(ws_broker.ws, {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Key": key,
+                               "Sec-WebSocket-Version": "13", "Sec-WebSocket-Protocol": "mqtt"})
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1000)
+    assert head.startswith(b"HTTP/1.1 101")
+    connect = bytes([0x10, 18, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 60, 0, 6]) + b"ws-raw"
+    for b in ws_frame(connect):  # one byte per send: headers and mask split everywhere
+        s.sendall(bytes([b]))
+        time.sleep(0.001)
+    data, _ = read_ws_frames(s, 4)
+    assert data == b"\x20\x02\x00\x00"  # CONNACK accepted
+    sub = bytes([0x82, 12, 0, 1, 0, 7]) + b"ws/big/" + bytes([0])
+    half = len(sub) // 2
+    # The SUBSCRIBE in two frames (binary + continuation) with a ping in between.
+    s.sendall(ws_frame(sub[:half], fin=False) + ws_frame(b"hi", opcode=0x9) + ws_frame(sub[half:], opcode=0x0))
+    data, controls = read_ws_frames(s, 5)
+    assert data == b"\x90\x03\x00\x01\x00"
+    assert (0xA, b"hi") in controls
+    # A large PUBLISH to itself, sent in uneven pieces.
+    payload = os.urandom(300 * 1024)
+    topic = b"ws/big/"
+    body = struct.pack("!H", len(topic)) + topic + payload
+    n, rl = len(body), b""
+    while True:
+        d, n = n % 128, n // 128
+        rl += bytes([d | (0x80 if n else 0)])
+        if not n:
+            break
+    frame = ws_frame(bytes([0x30]) + rl + body, mask=os.urandom(4))
+    for i in range(0, len(frame), 7919):
+        s.sendall(frame[i:i + 7919])
+    data, _ = read_ws_frames(s, 1 + len(rl) + len(body), timeout=10)
+    assert data == bytes([0x30]) + rl + body
+    s.close()
+    assert ws_broker.alive()
