@@ -32,6 +32,8 @@ Environment (defaults in brackets):
   SYNC_INTERVAL     persistence_sync_interval (ms) for Starling's interval policy [100]
   FANIN_PUBS [8]  FANOUT_SUBS [20]  PAIRS [20]  PAYLOAD bytes [64]
   WINDOW            flood: bytes queued per publisher (starling_bench --window); empty = bench default [1048576]
+  OUTSTANDING       runs without @RATE: closed loop, messages per publisher sent and not yet received
+                    (starling_bench --outstanding); empty = open flood [1000]
   BENCH_THREADS     starling_bench --threads [2]
   STARLING_THREADS  Starling worker_threads, 0 = one per core [0]
   MAX_INFLIGHT      max_inflight_messages for both brokers, 0 = unlimited [0]
@@ -77,6 +79,7 @@ FANOUT_SUBS=${FANOUT_SUBS:-20}
 PAIRS=${PAIRS:-20}
 PAYLOAD=${PAYLOAD:-64}
 WINDOW=${WINDOW-1048576}
+OUTSTANDING=${OUTSTANDING-1000}
 BENCH_THREADS=${BENCH_THREADS:-2}
 STARLING_THREADS=${STARLING_THREADS:-0}
 MAX_INFLIGHT=${MAX_INFLIGHT:-0}
@@ -322,8 +325,9 @@ run_throughput() {  # config scenario-id
         --warmup "$WARMUP" --threads "$BENCH_THREADS" -V "$PROTOCOL" --persistent)
     if ((rate > 0)); then
         args+=(--rate "$rate")
-    elif [[ -n $WINDOW ]]; then
-        args+=(--window "$WINDOW")
+    else
+        [[ -n $WINDOW ]] && args+=(--window "$WINDOW")
+        [[ -n $OUTSTANDING ]] && args+=(--outstanding "$OUTSTANDING")
     fi
     # The bench stops itself after MSG_SECS + up to 3 s of drain; the timeout is a safety net only.
     run_child "$(awk -v s="$MSG_SECS" 'BEGIN { printf "%d", s + 30 }')" "$json" "$err" "$BENCH" "${args[@]}" || rc=$?
