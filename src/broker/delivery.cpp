@@ -19,11 +19,20 @@ bool Shard::publish(const MessagePtr& m) {
         broker_.retained().set(m);
         if (!m->topic().starts_with("$SYS/")) storeRetained(*m);
     }
+    const TopicPath topic(m->topic());  // cut once, for every trie below
     uint64_t workers = 0;
-    routes_.match(m->topic(), [&](uint64_t& mask) { workers |= mask; });
+    bool collected = false;
+    if (broker_.workerCount() == 1) {
+        // A lone worker's route index holds exactly the filters of its own trie (routeChanged), so that trie
+        // answers both questions in one walk: whether any filter matches, and who gets the message.
+        collected = true;
+        if (collectLocal(*m, topic)) workers = uint64_t(1) << index_;
+    } else {
+        routes_.match(topic, [&](uint64_t& mask) { workers |= mask; });
+    }
     bool matched = workers != 0;
     storePublish(*m, workers);  // before any delivery: each target worker deletes its marker with its records
-    shared_routes_.match(m->topic(), [&](std::vector<SharedRoute>& groups) {
+    shared_routes_.match(topic, [&](std::vector<SharedRoute>& groups) {
         for (auto& g : groups) {
             matched = true;
             routeShared(m, g);
@@ -33,7 +42,8 @@ bool Shard::publish(const MessagePtr& m) {
         unsigned w = static_cast<unsigned>(__builtin_ctzll(workers));
         workers &= workers - 1;
         if (w == index_) {
-            deliverLocal(m);
+            if (!collected) collectLocal(*m, topic);
+            deliverCollected(m);
         } else {
             outbox_[w].push_back(m);
             outbox_mask_ |= uint64_t(1) << w;
@@ -163,13 +173,20 @@ void Shard::redistributeShared(Session& s) {
 }
 
 void Shard::deliverLocal(const MessagePtr& m) {
+    collectLocal(*m, TopicPath(m->topic()));
+    deliverCollected(m);
+}
+
+bool Shard::collectLocal(const Message& m, const TopicPath& topic) {
     uint64_t gen = ++match_generation_;
     matched_.clear();
-    subscriptions_.match(m->topic(), [&](std::vector<Subscriber>& subs) {
+    bool any = false;
+    subscriptions_.match(topic, [&](std::vector<Subscriber>& subs) {
+        any = true;
         for (auto& sub : subs) {
             Session* s = sub.session;
             const auto& o = sub.entry.options;
-            if (o.no_local && m->origin() == reinterpret_cast<uint64_t>(s)) continue;  // [MQTT-3.8.3-3]
+            if (o.no_local && m.origin() == reinterpret_cast<uint64_t>(s)) continue;  // [MQTT-3.8.3-3]
             if (s->match_generation != gen) {
                 s->match_generation = gen;
                 s->match_qos = o.qos;
@@ -185,6 +202,10 @@ void Shard::deliverLocal(const MessagePtr& m) {
             if (sub.entry.identifier) s->match_ids.push_back(sub.entry.identifier);
         }
     });
+    return any;
+}
+
+void Shard::deliverCollected(const MessagePtr& m) {
     const Security& sec = security();
     const bool check = sec.checksDelivery();
     for (Session* s : matched_) {

@@ -2,11 +2,15 @@
 // A trie of topic filters, one level per node, each node holding a value `V` for the filter that ends
 // there. `match(topic)` visits the value of every filter matching a topic name, applying `+`, `#` and the
 // rule that a leading wildcard never matches a `$` topic [MQTT-4.7.2-1]. Owned by one thread.
+//
+// Matching runs for every PUBLISH (issue 9), so a node keeps its `+` and `#` children apart from the
+// others: at each level a match looks up only the topic's own level, with the hash its TopicPath carries.
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "broker/topic_path.hpp"
 #include "protocol/topic.hpp"
 
 namespace starling::broker {
@@ -19,27 +23,19 @@ struct StringHash {
 template <class V>
 class FilterTrie {
   public:
-    struct Node {
-        std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>> children;
-        Node* parent = nullptr;
-        std::string level;
-        V value{};
-        bool has_value = false;
-    };
-
     // The value slot for `filter`, created empty when missing.
     V& at(std::string_view filter) {
         Node* n = &root_;
         protocol::TopicLevels levels(filter);
         while (auto level = levels.next()) {
-            auto it = n->children.find(*level);
-            if (it == n->children.end()) {
-                auto child = std::make_unique<Node>();
-                child->parent = n;
-                child->level = std::string(*level);
-                it = n->children.emplace(child->level, std::move(child)).first;
+            std::unique_ptr<Node>* slot = n->slot(*level);
+            if (!slot) slot = &n->children[std::string(*level)];
+            if (!*slot) {
+                *slot = std::make_unique<Node>();
+                (*slot)->parent = n;
+                (*slot)->level = std::string(*level);
             }
-            n = it->second.get();
+            n = slot->get();
         }
         if (!n->has_value) {
             n->has_value = true;
@@ -61,20 +57,33 @@ class FilterTrie {
         n->value = V{};
         n->has_value = false;
         --size_;
-        while (n != &root_ && !n->has_value && n->children.empty()) {
+        while (n != &root_ && !n->has_value && n->leaf()) {
             Node* parent = n->parent;
-            parent->children.erase(n->level);
+            if (n->level == "+") {
+                parent->plus.reset();
+            } else if (n->level == "#") {
+                parent->multi.reset();
+            } else {
+                parent->children.erase(n->level);
+            }
             n = parent;
         }
     }
 
+    // Number of filters stored.
     size_t size() const { return size_; }
 
     // Calls fn(V&) for each filter matching `topic`.
     template <class Fn>
+    void match(const TopicPath& topic, Fn&& fn) {
+        if (size_ == 0) return;  // e.g. the shared routes while nobody has a shared subscription
+        matchFrom(&root_, topic, 0, fn);
+    }
+    template <class Fn>
     void match(std::string_view topic, Fn&& fn) {
-        bool dollar = !topic.empty() && topic.front() == '$';
-        matchFrom(&root_, topic, true, dollar, fn);
+        if (size_ == 0) return;
+        TopicPath path(topic);
+        matchFrom(&root_, path, 0, fn);
     }
 
     // Calls fn(filter, V&) for every stored filter.
@@ -85,58 +94,77 @@ class FilterTrie {
     }
 
   private:
+    struct Node {
+        // Children by level, except `+` and `#`, which have their own slots.
+        std::unordered_map<std::string, std::unique_ptr<Node>, LevelHash, LevelEqual> children;
+        std::unique_ptr<Node> plus;   // "+"
+        std::unique_ptr<Node> multi;  // "#"
+        Node* parent = nullptr;
+        std::string level;
+        V value{};
+        bool has_value = false;
+
+        bool leaf() const { return children.empty() && !plus && !multi; }
+        // The slot of a wildcard level, or of another level when present; null for a missing one.
+        std::unique_ptr<Node>* slot(std::string_view level) {
+            if (level == "+") return &plus;
+            if (level == "#") return &multi;
+            auto it = children.find(level);
+            return it == children.end() ? nullptr : &it->second;
+        }
+        // The child for a topic level (never a wildcard: topic names have none [MQTT-4.7.3-1]).
+        Node* exact(const TopicPath& topic, size_t i) {
+            if (children.empty()) return nullptr;  // no hashing for a node with wildcard children only
+            auto it = children.find(topic.level(i));
+            return it == children.end() ? nullptr : it->second.get();
+        }
+    };
+
     Node* findNode(std::string_view filter) {
         Node* n = &root_;
         protocol::TopicLevels levels(filter);
         while (auto level = levels.next()) {
-            auto it = n->children.find(*level);
-            if (it == n->children.end()) return nullptr;
-            n = it->second.get();
+            std::unique_ptr<Node>* slot = n->slot(*level);
+            if (!slot || !*slot) return nullptr;
+            n = slot->get();
         }
         return n;
     }
 
-    // `rest` is the part of the topic below node `n`, `at_end` when the topic has no more levels.
+    // Matches topic levels `i`.. below node `n`.
     template <class Fn>
-    void matchFrom(Node* n, std::string_view rest, bool first, bool dollar, Fn& fn) {
+    void matchFrom(Node* n, const TopicPath& topic, size_t i, Fn& fn) {
+        const bool wildcards = i > 0 || !topic.dollar();  // [MQTT-4.7.2-1]
         // `#` matches the parent level too ("a/#" matches "a") [MQTT-4.7.1-2].
-        if (!(first && dollar)) {
-            auto hash = n->children.find(std::string_view("#"));
-            if (hash != n->children.end() && hash->second->has_value) fn(hash->second->value);
-        }
-        auto slash = rest.find('/');
-        std::string_view level = rest.substr(0, slash);
-        bool last = slash == std::string_view::npos;
-        std::string_view below = last ? std::string_view() : rest.substr(slash + 1);
-
+        if (wildcards && n->multi && n->multi->has_value) fn(n->multi->value);
+        const bool last = i + 1 == topic.size();
         auto visit = [&](Node* child) {
             if (last) {
                 if (child->has_value) fn(child->value);
                 // "a/b/#" also matches "a/b".
-                auto hash = child->children.find(std::string_view("#"));
-                if (hash != child->children.end() && hash->second->has_value) fn(hash->second->value);
+                if (child->multi && child->multi->has_value) fn(child->multi->value);
             } else {
-                matchFrom(child, below, false, dollar, fn);
+                matchFrom(child, topic, i + 1, fn);
             }
         };
-        auto exact = n->children.find(level);
-        if (exact != n->children.end()) visit(exact->second.get());
-        if (!(first && dollar)) {
-            auto plus = n->children.find(std::string_view("+"));
-            if (plus != n->children.end()) visit(plus->second.get());
-        }
+        if (Node* exact = n->exact(topic, i)) visit(exact);
+        if (wildcards && n->plus) visit(n->plus.get());
     }
 
     template <class Fn>
     void forEachFrom(Node* n, std::string& path, bool root, Fn& fn) {
-        for (auto& [level, child] : n->children) {
+        auto each = [&](const std::string& level, Node* child) {
             size_t len = path.size();
             if (!root) path += '/';
             path += level;
             if (child->has_value) fn(std::string_view(path), child->value);
-            forEachFrom(child.get(), path, false, fn);
+            forEachFrom(child, path, false, fn);
             path.resize(len);
-        }
+        };
+        for (auto& [level, child] : n->children)
+            each(level, child.get());
+        if (n->plus) each(n->plus->level, n->plus.get());
+        if (n->multi) each(n->multi->level, n->multi.get());
     }
 
     Node root_;

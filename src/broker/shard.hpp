@@ -20,6 +20,7 @@
 #include "broker/security.hpp"
 #include "broker/session.hpp"
 #include "broker/stats.hpp"
+#include "broker/topic_path.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/packet.hpp"
 #include "store/store.hpp"
@@ -140,6 +141,10 @@ class Shard {
 
     // Delivery.
     void deliverLocal(const MessagePtr& m);
+    // Local delivery in two steps: the sessions of this worker whose subscriptions match `topic` (into
+    // matched_; true when some filter matched, even if No Local left nobody), then the delivery to them.
+    bool collectLocal(const Message& m, const TopicPath& topic);
+    void deliverCollected(const MessagePtr& m);
     void deliverBatch(std::vector<MessagePtr>& batch);
     // Shared subscriptions: pick a worker with members of the group (publish side), then a member.
     void routeShared(const MessagePtr& m, SharedRoute& r);

@@ -1,5 +1,6 @@
 """Publish/subscribe through the real broker with clients we did not write (paho-mqtt, mosquitto_pub and
-mosquitto_sub): wildcards, QoS levels, overlapping subscriptions, `$` rules, several workers."""
+mosquitto_sub): wildcards, QoS levels, overlapping subscriptions, `$` rules, several workers. Topic matching
+runs with one worker and with two: a lone worker matches only its own trie, several also the route index."""
 import queue
 import subprocess
 import time
@@ -7,7 +8,17 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from harness import RawClient, publish_packet, subscribe_packet, wait_for
+from harness import Broker, RawClient, publish_packet, subscribe_packet, wait_for
+from test_conformance5 import PUBACK, client, opts
+from test_mqtt5 import publish5
+
+
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def broker_n(request):
+    b = Broker(workers=request.param)
+    yield b
+    b.stop()
+    assert b.proc.returncode == 0, "broker did not stop cleanly:\n" + b.log()
 
 
 class Paho:
@@ -77,41 +88,65 @@ def test_delivered_qos_is_minimum_of_published_and_granted(broker):
     assert s.get().qos == 0
 
 
-def test_wildcards(broker):
-    s = Paho(broker.port)
+def test_wildcards(broker_n):
+    s = Paho(broker_n.port)
     s.subscribe("a/+/c")
     s.subscribe("x/#")
-    p = Paho(broker.port)
-    for t in ["a/b/c", "a/b/d", "a/c", "x", "x/y/z", "a//c"]:
+    s.subscribe("d/+/+/+/+/+/+/+/+/+/#")  # deeper than a topic's levels kept inline
+    p = Paho(broker_n.port)
+    for t in ["a/b/c", "a/b/d", "a/c", "x", "x/y/z", "a//c", "d/1/2/3/4/5/6/7/8/9", "d/1/2/3/4/5/6/7/8/9/10/11"]:
         p.client.publish(t, t.encode())
-    got = sorted(s.get().topic for _ in range(4))
-    assert got == ["a//c", "a/b/c", "x", "x/y/z"]
+    got = sorted(s.get().topic for _ in range(6))
+    assert got == ["a//c", "a/b/c", "d/1/2/3/4/5/6/7/8/9", "d/1/2/3/4/5/6/7/8/9/10/11", "x", "x/y/z"]
     s.nothing()
 
 
-def test_overlapping_subscriptions_deliver_once_at_highest_qos(broker):
+def test_overlapping_subscriptions_deliver_once_at_highest_qos(broker_n):
     """[MQTT-3.3.5-1] one message per matching client, at the maximum QoS of its matching subscriptions."""
-    s = Paho(broker.port)
+    s = Paho(broker_n.port)
     s.subscribe("o/#", 0)
     s.subscribe("o/+", 2)
     s.subscribe("o/x", 1)
-    p = Paho(broker.port)
+    p = Paho(broker_n.port)
     p.client.publish("o/x", b"1", qos=2).wait_for_publish(timeout=5)
     m = s.get()
     assert m.qos == 2
     s.nothing()
 
 
-def test_dollar_topics_not_matched_by_leading_wildcards(broker):
+def test_no_matching_subscribers_is_about_filters(broker_n):
+    """v5 PUBACK 0x10 (No matching subscribers) only when no filter matches: a matching No Local
+    subscription of the publisher itself [MQTT-3.8.3-3] or a shared subscription counts as a match."""
+    c = client(broker_n.port, "nm-self")
+    c.sub(1, [("nm/own/#", opts(qos=1, no_local=True))])
+    c.send(publish5("nm/own/x", b"x", qos=1, pid=1))
+    assert c.ack_of(PUBACK)[2] == 0x00
+    c.send(publish5("nm/none", b"x", qos=1, pid=2))
+    assert c.ack_of(PUBACK)[2] == 0x10
+    m = client(broker_n.port, "nm-member")
+    m.sub(1, [("$share/g/nm/shared/+", opts(qos=1))])
+    c.send(publish5("nm/shared/x", b"y", qos=1, pid=3))
+    assert c.ack_of(PUBACK)[2] == 0x00
+    assert m.next_publish()["payload"] == b"y"
+    assert c.publishes() == []
+
+
+def test_dollar_topics_not_matched_by_leading_wildcards(broker_n):
     """[MQTT-4.7.2-1] `#` and `+` at the first level do not match topics starting with `$`."""
-    s = Paho(broker.port)
+    s = Paho(broker_n.port)
     s.subscribe("#")
     s.subscribe("+/broker/#")
-    d = Paho(broker.port)
+    s.subscribe("+/x")
+    d = Paho(broker_n.port)
     d.subscribe("$SYS/broker/uptime")
     # $SYS is published every sys_interval (10 s by default); the direct subscriber sees it retained.
     m = d.get(timeout=15)
     assert m.topic == "$SYS/broker/uptime"
+    # A client's own `$` topic, matched when published.
+    d.subscribe("$app/+")
+    p = Paho(broker_n.port)
+    p.client.publish("$app/x", b"1", qos=1).wait_for_publish(timeout=5)
+    assert d.get().topic == "$app/x"
     s.nothing(1.0)
 
 

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "protocol/topic.hpp"
 
 namespace starling::broker {
 namespace {
@@ -69,6 +73,97 @@ TEST(FilterTrie, ForEachListsFilters) {
     t.forEach([&](std::string_view f, std::string&) { all.emplace_back(f); });
     std::sort(all.begin(), all.end());
     EXPECT_EQ(all, (std::vector<std::string>{"a/#", "a/b", "x"}));
+}
+
+TEST(FilterTrie, WildcardFiltersAreFoundAndErasedLikeOthers) {
+    auto t = trieOf({"a/+", "a/#", "+", "#", "a/+/c", "a/b"});
+    ASSERT_NE(t.find("a/+"), nullptr);
+    EXPECT_EQ(*t.find("a/#"), "a/#");
+    EXPECT_EQ(*t.find("+"), "+");
+    EXPECT_EQ(t.find("a/x"), nullptr);
+    t.erase("a/+");  // "a/+/c" keeps the `+` node
+    EXPECT_EQ(t.find("a/+"), nullptr);
+    EXPECT_EQ(matches(t, "a/b/c"), (std::vector<std::string>{"#", "a/#", "a/+/c"}));
+    t.erase("a/+/c");
+    t.erase("#");
+    EXPECT_EQ(matches(t, "a/b/c"), (std::vector<std::string>{"a/#"}));
+    EXPECT_EQ(matches(t, "a"), (std::vector<std::string>{"+", "a/#"}));
+    for (const char* f : {"a/#", "+", "a/b"})
+        t.erase(f);
+    EXPECT_EQ(t.size(), 0u);
+    std::vector<std::string> left;
+    t.forEach([&](std::string_view f, std::string&) { left.emplace_back(f); });
+    EXPECT_TRUE(left.empty());
+}
+
+TEST(FilterTrie, TopicOfManyLevels) {
+    // More levels than a TopicPath keeps inline.
+    auto t = trieOf({"d/+/+/+/+/+/+/+/+/+/#", "d/1/2/3/4/5/6/7/8/9/10/11", "d/1/2/3/4/5/6/7/8/9/10/12", "d/#"});
+    EXPECT_EQ(matches(t, "d/1/2/3/4/5/6/7/8/9/10/11"),
+              (std::vector<std::string>{"d/#", "d/+/+/+/+/+/+/+/+/+/#", "d/1/2/3/4/5/6/7/8/9/10/11"}));
+    TopicPath path("d/1/2/3/4/5/6/7/8/9");
+    EXPECT_EQ(path.size(), 10u);
+    EXPECT_EQ(path.level(9).text, "9");
+    std::vector<std::string> got;
+    t.match(path, [&](std::string& v) { got.push_back(v); });
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, (std::vector<std::string>{"d/#", "d/+/+/+/+/+/+/+/+/+/#"}));
+}
+
+TEST(FilterTrie, OneTopicPathServesSeveralTries) {
+    auto a = trieOf({"x/+", "x/y"});
+    auto b = trieOf({"x/#", "$x/y"});
+    TopicPath path("x/y");
+    std::vector<std::string> got;
+    a.match(path, [&](std::string& v) { got.push_back(v); });
+    b.match(path, [&](std::string& v) { got.push_back(v); });
+    a.match(path, [&](std::string& v) { got.push_back(v); });
+    EXPECT_EQ(got.size(), 5u);
+    EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), (std::set<std::string>{"x/#", "x/+", "x/y"}));
+}
+
+// The trie against protocol::topicMatches, one filter at a time, over random filters and topics made of a
+// few levels (empty ones, `$` ones and wildcards included), with filters added and erased.
+TEST(FilterTrie, MatchesAsTopicMatchesDoes) {
+    std::mt19937 rng(9);
+    auto pick = [&](std::initializer_list<const char*> from) {
+        return std::string(*(from.begin() + std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng)));
+    };
+    auto join = [&](size_t n, std::initializer_list<const char*> from) {
+        std::string s;
+        for (size_t i = 0; i < n; ++i)
+            s += (i ? "/" : "") + pick(from);
+        return s;
+    };
+    auto length = [&] { return std::uniform_int_distribution<size_t>(1, 4)(rng); };
+    std::set<std::string> filters;
+    FilterTrie<std::string> t;
+    for (int round = 0; round < 20; ++round) {
+        for (int i = 0; i < 30; ++i) {
+            std::string f = join(length(), {"a", "b", "", "$s", "+"});
+            if (rng() % 3 == 0) f += f.empty() ? "#" : "/#";
+            if (!protocol::isValidTopicFilter(f)) continue;
+            filters.insert(f);
+            t.at(f) = f;
+        }
+        for (auto it = filters.begin(); it != filters.end();) {
+            if (rng() % 4 == 0) {
+                t.erase(*it);
+                it = filters.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        ASSERT_EQ(t.size(), filters.size());
+        for (int i = 0; i < 50; ++i) {
+            std::string topic = join(length() + 1, {"a", "b", "", "$s", "c"});
+            if (!protocol::isValidTopicName(topic)) continue;
+            std::vector<std::string> want;
+            for (const auto& f : filters)
+                if (protocol::topicMatches(f, topic)) want.push_back(f);
+            ASSERT_EQ(matches(t, topic), want) << "topic " << topic;
+        }
+    }
 }
 
 }  // namespace
