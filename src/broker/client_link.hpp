@@ -51,38 +51,45 @@ class ClientLink {
     virtual void close(CloseReason reason) = 0;
     virtual const std::string& remoteAddress() const = 0;
 
-    // State the core keeps per connection.
+    // State the core keeps per connection (small members side by side: there is one of these per client).
     Session* session = nullptr;
     protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
     bool connected = false;  // CONNECT accepted
     CloseReason close_reason = CloseReason::kNone;
-    std::string close_detail;       // which rule, for the log
     uint16_t keep_alive = 0;        // seconds, 0 = none
+    std::string close_detail;       // which rule, for the log
     uint64_t last_received_ms = 0;  // updated by the transport on every read
     uint64_t over_soft_limit_since_ms = 0;
     uint64_t id = 0;  // unique per broker run
     uint16_t listener_port = 0;
-    size_t listener_index = Grants::kNoListener;  // which configured listener it came through
     bool tls = false;                             // arrived over TLS
+    size_t listener_index = Grants::kNoListener;  // which configured listener it came through
     std::string tls_identity;  // client certificate CN or subject, when the listener makes it the username
 
     // MQTT 5: what the client told us in CONNECT, and the topic aliases of this network connection.
     uint16_t client_receive_maximum = 65535;  // caps our QoS 1/2 window toward it [MQTT-3.3.4-9]
     uint32_t client_maximum_packet = 0;       // 0: the protocol's maximum [MQTT-3.1.2-24]
     uint16_t client_topic_alias_maximum = 0;  // aliases we may send [MQTT-3.1.2-26] [MQTT-3.1.2-27]
-    std::vector<std::string> aliases_in;      // client's alias - 1 -> topic [MQTT-3.3.2-12]
-    std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> aliases_out;  // topic -> our alias
+    // Allocated when the first alias is set or sent: most connections use none.
+    struct TopicAliases {
+        std::vector<std::string> in;  // client's alias - 1 -> topic [MQTT-3.3.2-12]
+        std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> out;  // topic -> our alias
+    };
+    std::unique_ptr<TopicAliases> aliases;
 
     // MQTT 5 enhanced authentication: the method of this connection, the exchange going on, and the CONNECT
-    // waiting for it to finish.
-    std::string auth_method;
-    std::unique_ptr<AuthExchange> auth;
-    std::string auth_user;  // who the exchange said the client is
-    std::string auth_data;  // the method's last word, for CONNACK
-    uint8_t parked_flags = 0;
-    std::vector<uint8_t> parked_connect;
-    std::string parked_assigned_id;
-    bool refusal_pending = false;  // a failed login waits (password guessing) before CONNACK and close
+    // waiting for it to finish. Few connections use it, so it is allocated when CONNECT names a method.
+    struct EnhancedAuth {
+        std::string method;
+        std::unique_ptr<AuthExchange> exchange;
+        std::string user;  // who the exchange said the client is
+        std::string data;  // the method's last word, for CONNACK
+        uint8_t parked_flags = 0;
+        std::vector<uint8_t> parked_connect;
+        std::string parked_assigned_id;
+    };
+    std::unique_ptr<EnhancedAuth> enhanced_auth;  // null: CONNECT named no Authentication Method
+    bool refusal_pending = false;                 // a failed login waits (password guessing) before CONNACK and close
 };
 
 }  // namespace starling::broker

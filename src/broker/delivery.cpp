@@ -402,13 +402,15 @@ void Shard::sendPublish(Session& s, const MessagePtr& m, QoS qos, bool retain, u
         p.properties.subscription_identifiers = ids;
         if (link.client_topic_alias_maximum) {
             // Our own topic aliases [MQTT-3.1.2-26]: a topic sent once with its alias costs two bytes after.
-            auto it = link.aliases_out.find(m->topic());
-            if (it != link.aliases_out.end()) {
+            if (!link.aliases) link.aliases = std::make_unique<ClientLink::TopicAliases>();
+            auto& ours = link.aliases->out;
+            auto it = ours.find(m->topic());
+            if (it != ours.end()) {
                 p.topic = {};
                 p.properties.topic_alias = it->second;
-            } else if (link.aliases_out.size() < link.client_topic_alias_maximum) {
-                auto alias = static_cast<uint16_t>(link.aliases_out.size() + 1);
-                link.aliases_out.emplace(std::string(m->topic()), alias);
+            } else if (ours.size() < link.client_topic_alias_maximum) {
+                auto alias = static_cast<uint16_t>(ours.size() + 1);
+                ours.emplace(std::string(m->topic()), alias);
                 p.properties.topic_alias = alias;
             }
         }

@@ -81,12 +81,13 @@ void Shard::refuseLogin(ClientLink& link, ProtocolVersion v, uint8_t code, std::
 }
 
 void Shard::continueAuth(ClientLink& link, std::string_view data) {
-    auto step = link.auth->step(data);
+    auto& ea = *link.enhanced_auth;
+    auto step = ea.exchange->step(data);
     const ProtocolVersion v = link.version;
     if (step.status == AuthExchange::Step::kContinue) {
         protocol::Auth a;
         a.reason = ReasonCode::kContinueAuthentication;
-        a.properties.authentication_method = link.auth_method;
+        a.properties.authentication_method = ea.method;
         a.properties.authentication_data = step.data;
         protocol::encodeAuth(link.writeBuffer(), a);
         link.flushSoon();
@@ -94,51 +95,51 @@ void Shard::continueAuth(ClientLink& link, std::string_view data) {
         return;
     }
     if (step.status == AuthExchange::Step::kFailure) {
-        link.auth.reset();
+        ea.exchange.reset();
         if (!link.connected) {
             return refuseLogin(link, v, static_cast<uint8_t>(ReasonCode::kNotAuthorized),
                                link.session ? link.session->clientId() : std::string("?"), "",
-                               link.auth_method + ": " + step.error);
+                               ea.method + ": " + step.error);
         }
         spdlog::warn("Client {} failed to re-authenticate: {}.", link.session->clientId(), step.error);
-        return disconnect(link, ReasonCode::kNotAuthorized, CloseReason::kNotAuthorized,
-                          link.auth_method + ": " + step.error);
+        return disconnect(link, ReasonCode::kNotAuthorized, CloseReason::kNotAuthorized, ea.method + ": " + step.error);
     }
-    link.auth.reset();
-    link.auth_data = step.data;
+    ea.exchange.reset();
+    ea.data = step.data;
     if (link.connected) {
         // Re-authentication succeeded [MQTT-4.12.1-2]: AUTH 0x00 with the method's last word.
         link.session->grants.username = step.username;
         protocol::Auth a;
         a.reason = ReasonCode::kSuccess;
-        a.properties.authentication_method = link.auth_method;
-        if (!step.data.empty()) a.properties.authentication_data = link.auth_data;
+        a.properties.authentication_method = ea.method;
+        if (!step.data.empty()) a.properties.authentication_data = ea.data;
         protocol::encodeAuth(link.writeBuffer(), a);
         link.flushSoon();
         stats_.messages_sent.add();
         return;
     }
-    link.auth_user = step.username;
-    if (link.parked_connect.empty()) return;  // the CONNECT itself completed the exchange: handleConnect goes on
-    auto connect = protocol::decodeConnect(link.parked_flags, protocol::ByteSpan(link.parked_connect));
+    ea.user = step.username;
+    if (ea.parked_connect.empty()) return;  // the CONNECT itself completed the exchange: handleConnect goes on
+    auto connect = protocol::decodeConnect(ea.parked_flags, protocol::ByteSpan(ea.parked_connect));
     if (!connect) return protocolViolation(link, connect.error().rule, connect.error().reason);
-    handleConnect(link, *connect, link.parked_assigned_id, nullptr);
+    handleConnect(link, *connect, ea.parked_assigned_id, nullptr);
 }
 
 void Shard::handleAuth(ClientLink& link, const protocol::Auth& a) {
     // [MQTT-4.12.0-...] AUTH only after a CONNECT with an Authentication Method, with the same method.
     auto method = a.properties.authentication_method.value_or(std::string_view());
-    if (link.auth_method.empty() || method != link.auth_method) {
+    if (!link.enhanced_auth || method != link.enhanced_auth->method) {
         return protocolViolation(link, "AUTH without, or with another, Authentication Method (MQTT 5.0 4.12)");
     }
+    auto& ea = *link.enhanced_auth;
     auto data = a.properties.authentication_data.value_or(std::string_view());
     if (a.reason == ReasonCode::kReAuthenticate) {
-        if (!link.connected || link.auth) return protocolViolation(link, "re-authentication while one is going on");
-        link.auth = security().beginAuth(link.auth_method, link.listener_index);
-        if (!link.auth) return disconnect(link, ReasonCode::kNotAuthorized, CloseReason::kNotAuthorized);
+        if (!link.connected || ea.exchange) return protocolViolation(link, "re-authentication while one is going on");
+        ea.exchange = security().beginAuth(ea.method, link.listener_index);
+        if (!ea.exchange) return disconnect(link, ReasonCode::kNotAuthorized, CloseReason::kNotAuthorized);
         return continueAuth(link, data);
     }
-    if (a.reason != ReasonCode::kContinueAuthentication || !link.auth)
+    if (a.reason != ReasonCode::kContinueAuthentication || !ea.exchange)
         return protocolViolation(link, "unexpected AUTH reason code (MQTT 5.0 3.15.2.1)");
     continueAuth(link, data);
 }
@@ -178,7 +179,7 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         }
         return protocolViolation(link, "retained will, and retain_available is false");
     }
-    if (link.auth_method.empty() && v == ProtocolVersion::kV5 && c.properties.authentication_method) {
+    if (!link.enhanced_auth && v == ProtocolVersion::kV5 && c.properties.authentication_method) {
         // MQTT 5 enhanced authentication (section 4.12): the CONNECT waits while AUTH packets go back and forth.
         std::string method(*c.properties.authentication_method);
         auto exchange = security().beginAuth(method, link.listener_index);
@@ -186,20 +187,22 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
             return refuseConnect(link, v, static_cast<uint8_t>(ReasonCode::kBadAuthenticationMethod),
                                  ("unsupported authentication method '" + method + "'").c_str());
         }
-        link.auth_method = method;
-        link.auth = std::move(exchange);
-        link.parked_assigned_id = assigned_id;
+        link.enhanced_auth = std::make_unique<ClientLink::EnhancedAuth>();
+        auto& ea = *link.enhanced_auth;
+        ea.method = std::move(method);
+        ea.exchange = std::move(exchange);
+        ea.parked_assigned_id = assigned_id;
         if (frame) {
-            link.parked_flags = frame->flags();
-            link.parked_connect.assign(frame->body.begin(), frame->body.end());
+            ea.parked_flags = frame->flags();
+            ea.parked_connect.assign(frame->body.begin(), frame->body.end());
         }
         auto data = c.properties.authentication_data.value_or(std::string_view());
         return continueAuth(link, data);
     }
     Grants grants;
     grants.listener = link.listener_index;
-    if (!link.auth_method.empty()) {
-        grants.username = link.auth_user;  // enhanced authentication succeeded (continueAuth)
+    if (link.enhanced_auth) {
+        grants.username = link.enhanced_auth->user;  // enhanced authentication succeeded (continueAuth)
     } else {
         auto d = security().authenticate(c.client_id, c.username, c.password, link.tls_identity, link.listener_index);
         if (d.verdict != Security::Verdict::kOk) {
@@ -269,7 +272,7 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
             w.message_expiry = c.will->properties.message_expiry_interval.value_or(0);
             w.delay = c.will->properties.will_delay_interval.value_or(0);
         }
-        session->will = std::move(w);
+        session->will = std::make_unique<WillMessage>(std::move(w));
     }
     storeSession(*session);
     link.session = session;
@@ -297,9 +300,9 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         if (cfg.max_inflight_messages) ack.properties.receive_maximum = cfg.max_inflight_messages;
         if (cfg.max_packet_size) ack.properties.maximum_packet_size = cfg.max_packet_size;
         if (cfg.max_topic_alias) ack.properties.topic_alias_maximum = cfg.max_topic_alias;
-        if (!link.auth_method.empty()) {
-            ack.properties.authentication_method = link.auth_method;
-            if (!link.auth_data.empty()) ack.properties.authentication_data = link.auth_data;
+        if (link.enhanced_auth) {
+            ack.properties.authentication_method = link.enhanced_auth->method;
+            if (!link.enhanced_auth->data.empty()) ack.properties.authentication_data = link.enhanced_auth->data;
         }
         if (c.properties.request_response_information.value_or(0) == 1) {
             // The basis of response topics for this client (request/response, MQTT 5.0 section 4.10).

@@ -48,8 +48,10 @@ void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
             return disconnect(link, protocol::ReasonCode::kTopicAliasInvalid, CloseReason::kProtocolError,
                               "[MQTT-3.2.2-17] topic alias " + std::to_string(alias) + " out of range");
         }
-        if (link.aliases_in.size() < cfg.max_topic_alias) link.aliases_in.resize(cfg.max_topic_alias);
-        std::string& known = link.aliases_in[alias - 1];
+        if (!link.aliases) link.aliases = std::make_unique<ClientLink::TopicAliases>();
+        auto& in = link.aliases->in;
+        if (in.size() < cfg.max_topic_alias) in.resize(cfg.max_topic_alias);
+        std::string& known = in[alias - 1];
         if (!p.topic.empty()) {
             known.assign(p.topic);  // [MQTT-3.3.2-12] set or replace the mapping
         } else if (known.empty()) {
@@ -152,7 +154,7 @@ void Shard::handlePubAck(ClientLink& link, const protocol::PubAck& a) {
         return s.inflight.end();
     };
     // The exchange of an outgoing message is over: forget it, and send what waited for the window.
-    auto complete = [&](std::deque<OutgoingInflight>::iterator it) {
+    auto complete = [&](RingQueue<OutgoingInflight>::iterator it) {
         unstoreInflight(s, *it);
         if (it->unsent) --s.unsent_inflight;
         s.inflight.erase(it);

@@ -352,7 +352,7 @@ void recoverFromStore(Broker& broker) {
                     w.retain = r.u8() != 0;
                     w.message_expiry = r.u32();
                     w.delay = r.u32();
-                    s->will = std::move(w);
+                    s->will = std::make_unique<WillMessage>(std::move(w));
                 }
                 if (!r.ok()) return void(++bad);
                 // Online when the broker stopped: its expiry starts now.

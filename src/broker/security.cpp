@@ -95,7 +95,7 @@ Security::Decision Security::authenticate(std::string_view client_id, std::optio
         }
         d.verdict = Verdict::kOk;
         d.grants.username = token->username;
-        d.grants.token = std::move(*token);
+        d.grants.token = std::make_shared<const auth::TokenIdentity>(std::move(*token));
         return d;
     }
     if (!username) {

@@ -33,9 +33,10 @@ class AuthExchange {
 // What a client may do, decided at CONNECT and kept with its session.
 struct Grants {
     static constexpr size_t kNoListener = static_cast<size_t>(-1);
-    std::string username;                      // empty: anonymous
-    std::optional<auth::TokenIdentity> token;  // connected with a JWT: its own topic lists apply too
-    size_t listener = kNoListener;             // per_listener_settings: whose ACL applies
+    std::string username;  // empty: anonymous
+    // Connected with a JWT: its own topic lists apply too. Behind a pointer: most sessions have none.
+    std::shared_ptr<const auth::TokenIdentity> token;
+    size_t listener = kNoListener;  // per_listener_settings: whose ACL applies
 };
 
 class Security {

@@ -3,8 +3,7 @@
 // queued while offline or while the in-flight window is full, and incoming QoS 2 packet ids awaiting
 // PUBREL. It outlives its connection when the session is persistent. Owned by one worker.
 #include <cstdint>
-#include <deque>
-#include <optional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +14,7 @@
 #include "broker/security.hpp"
 #include "protocol/subscribe.hpp"
 #include "protocol/types.hpp"
+#include "util/ring_queue.hpp"
 
 namespace starling::broker {
 
@@ -62,25 +62,26 @@ class Session {
 
     static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
 
-    ClientLink* link = nullptr;    // null while offline
-    bool persistent = false;       // outlives its connection: expiry_interval > 0
-    uint32_t expiry_interval = 0;  // seconds after the connection ends (3.1.1 clean session 0: never)
-    uint32_t connect_expiry = 0;   // the value CONNECT set (DISCONNECT may not raise 0)
-    uint64_t expires_at_ms = 0;    // offline with a finite expiry: when it ends
-    uint64_t will_due_ms = 0;      // a delayed will waits for this time [MQTT-3.1.3-9]
+    ClientLink* link = nullptr;  // null while offline
+    // Small members side by side: a session's size decides the allocator's size class for every client.
+    bool persistent = false;  // outlives its connection: expiry_interval > 0
     protocol::ProtocolVersion version = protocol::ProtocolVersion::kV311;
-    std::optional<WillMessage> will;
+    uint32_t expiry_interval = 0;       // seconds after the connection ends (3.1.1 clean session 0: never)
+    uint32_t connect_expiry = 0;        // the value CONNECT set (DISCONNECT may not raise 0)
+    uint64_t expires_at_ms = 0;         // offline with a finite expiry: when it ends
+    uint64_t will_due_ms = 0;           // a delayed will waits for this time [MQTT-3.1.3-9]
+    std::unique_ptr<WillMessage> will;  // most clients have none
     std::string username;
-    Grants grants;
+    Grants grants;  // what the client may publish and subscribe to, from CONNECT
     // For the admin API: the last CONNECT, the end of the last connection and why it ended.
     uint64_t connected_at_ms = 0;
     uint64_t disconnected_at_ms = 0;
-    CloseReason last_close = CloseReason::kNone;  // what the client may publish and subscribe to, from CONNECT
+    CloseReason last_close = CloseReason::kNone;
 
     std::unordered_map<std::string, SubscriptionEntry> subscriptions;
 
-    std::deque<OutgoingInflight> inflight;  // in the order sent [MQTT-4.6.0-1]
-    std::deque<QueuedDelivery> queue;
+    RingQueue<OutgoingInflight> inflight;  // in the order sent [MQTT-4.6.0-1]
+    RingQueue<QueuedDelivery> queue;
     uint64_t queued_bytes = 0;
     std::unordered_set<uint16_t> incoming_qos2;  // PUBREC sent, waiting for PUBREL [MQTT-4.3.3-9]
 

@@ -42,13 +42,13 @@ Shard::FrameOutcome Shard::onFrame(ClientLink& link, const protocol::Frame& fram
     stats_.bytes_received.add(frame.size);
     if (link.refusal_pending) return {};  // [MQTT-3.1.4-5] nothing more is read from a refused client
     if (!link.connected) {
-        if (link.auth && frame.type() == PacketType::kAuth) {
+        if (link.enhanced_auth && link.enhanced_auth->exchange && frame.type() == PacketType::kAuth) {
             auto a = protocol::decodeAuth(frame.flags(), frame.body);
             if (!a) return protocolViolation(link, a.error().rule, a.error().reason), FrameOutcome{};
             handleAuth(link, *a);
             return {};
         }
-        if (!link.auth_method.empty()) {
+        if (link.enhanced_auth) {
             protocolViolation(link, "[MQTT-3.1.4-6] only AUTH may follow a CONNECT being authenticated");
             return {};
         }

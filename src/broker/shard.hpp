@@ -197,7 +197,8 @@ class Shard {
     unsigned index_;
     ShardStats stats_;
 
-    std::unordered_map<std::string, std::unique_ptr<Session>, StringHash, std::equal_to<>> sessions_;
+    // Keyed by a view of the session's own client id: the id is stored once.
+    std::unordered_map<std::string_view, std::unique_ptr<Session>, StringHash, std::equal_to<>> sessions_;
     std::unordered_set<ClientLink*> links_;
     std::unordered_set<Session*> offline_timed_;  // offline, with expires_at_ms or will_due_ms set
     FilterTrie<std::vector<Subscriber>> subscriptions_;

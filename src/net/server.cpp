@@ -94,7 +94,8 @@ struct Server::Impl : broker::WorkerPoster {
     }
 
     void accept(Acceptor& a) {
-        a.acceptor->async_accept([this, &a](const boost::system::error_code& ec, tcp::socket sock) {
+        a.acceptor->async_accept(a.worker->io().get_executor(), [this, &a](const boost::system::error_code& ec,
+                                                                           Socket sock) {
             if (ec) {
                 if (ec == asio::error::operation_aborted || stopping) return;
                 spdlog::warn("accept failed: {}", ec.message());
@@ -121,23 +122,10 @@ struct Server::Impl : broker::WorkerPoster {
         });
     }
 
-    void open(Worker& w, tcp::socket sock, std::string address, uint16_t port, size_t listener_index,
+    void open(Worker& w, Socket sock, std::string address, uint16_t port, size_t listener_index,
               std::vector<uint8_t> initial, std::atomic<int>* listener_count, std::shared_ptr<TlsSession> tls,
               std::shared_ptr<WsSession> ws) {
         broker.connections.fetch_add(1, std::memory_order_relaxed);
-        auto migrate = [this, listener_count, listener_index](
-                           unsigned target, int fd, bool v6, std::vector<uint8_t> input, std::string addr,
-                           uint16_t lport, std::shared_ptr<TlsSession> t, std::shared_ptr<WsSession> wss) {
-            // The socket leaves this worker; count it again on arrival.
-            broker.connections.fetch_sub(1, std::memory_order_relaxed);
-            Worker& tw = *workers[target];
-            post(target, [this, &tw, fd, v6, input = std::move(input), addr = std::move(addr), lport, listener_index,
-                          listener_count, t = std::move(t), wss = std::move(wss)]() mutable {
-                tcp::socket s(tw.io(), v6 ? tcp::v6() : tcp::v4(), fd);
-                open(tw, std::move(s), std::move(addr), lport, listener_index, std::move(input), listener_count,
-                     std::move(t), std::move(wss));
-            });
-        };
         auto conn = std::make_shared<TcpConnection>(w, std::move(sock), std::move(address), maxPacket(), migrate,
                                                     listener_count, std::move(tls), std::move(ws));
         conn->id = broker.next_link_id.fetch_add(1);
@@ -146,8 +134,21 @@ struct Server::Impl : broker::WorkerPoster {
         conn->start(std::move(initial));
     }
 
+    // A connection whose session another worker owns goes there (docs/architecture.md, Threads).
+    void handOver(unsigned target, Handover h) {
+        // The socket leaves this worker; count it again on arrival.
+        broker.connections.fetch_sub(1, std::memory_order_relaxed);
+        post(target, [this, target, h = std::move(h)]() mutable {
+            Worker& tw = *workers[target];
+            Socket s(tw.io(), h.v6 ? tcp::v6() : tcp::v4(), h.fd);
+            open(tw, std::move(s), std::move(h.address), h.listener_port, h.listener_index, std::move(h.input),
+                 h.listener_count, std::move(h.tls), std::move(h.ws));
+        });
+    }
+
     config::Config cfg;
     broker::Broker broker;
+    const MigrateFn migrate = [this](unsigned target, Handover h) { handOver(target, std::move(h)); };
     std::vector<std::unique_ptr<Worker>> workers;
     std::deque<std::atomic<int>> listener_counts;
     std::vector<Acceptor> acceptors;

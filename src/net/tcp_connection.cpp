@@ -5,15 +5,18 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cstring>
 
 #include "net/worker.hpp"
 
 namespace starling::net {
 
 namespace {
+// Bytes read from the socket at once: the size of the worker's shared input buffer.
 constexpr size_t kReadChunk = 64 * 1024;
-// An idle connection keeps a small input buffer; a busy one grows it (doubling) up to kReadChunk and more.
-constexpr size_t kInitialInput = 1024;
+// TLS and WebSocket append to the worker's input buffer as they decode; one grown beyond this for a large
+// packet is not kept for the next read.
+constexpr size_t kKeepInputBelow = 4 * kReadChunk;
 // Payloads up to this size are copied into the packet buffer; larger ones are written from the Message.
 constexpr size_t kCopyTailBelow = 2048;
 
@@ -24,17 +27,18 @@ uint64_t nowMs() {
 }
 }  // namespace
 
-TcpConnection::TcpConnection(Worker& worker, boost::asio::ip::tcp::socket socket, std::string address,
-                             uint32_t max_packet, MigrateFn migrate, std::atomic<int>* listener_count,
+TcpConnection::TcpConnection(Worker& worker, Socket socket, std::string address, uint32_t max_packet,
+                             const MigrateFn& migrate, std::atomic<int>* listener_count,
                              std::shared_ptr<TlsSession> tls, std::shared_ptr<WsSession> ws)
     : worker_(worker),
       socket_(std::move(socket)),
       address_(std::move(address)),
       splitter_(max_packet),
-      migrate_(std::move(migrate)),
+      migrate_(migrate),
       listener_count_(listener_count),
       tls_(std::move(tls)),
       ws_(std::move(ws)) {
+    if (tls_ || ws_) layer_out_ = std::make_unique<LayerOutput>();
     if (tls_) {
         this->tls = true;
         if (tls_->handshakeDone()) tls_identity = identityOf(*tls_);
@@ -45,11 +49,14 @@ TcpConnection::~TcpConnection() = default;
 
 void TcpConnection::start(std::vector<uint8_t> initial) {
     worker_.shard().onOpened(*this);
+    // Reads happen once the socket is readable, into whichever buffer is free then; they must not block.
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
     in_ = std::move(initial);
     in_end_ = in_.size();
-    if (in_.size() < kInitialInput) in_.resize(kInitialInput);
     if (in_end_ > 0) {
         processInput();
+        keepIncomplete();
         worker_.endTurn();
     }
     if (tls_ && tls_->hasOutput()) flushSoon();  // a migrated TLS connection's last handshake bytes
@@ -59,29 +66,17 @@ void TcpConnection::start(std::vector<uint8_t> initial) {
 
 void TcpConnection::readMore() {
     if (reading_ || paused_ || closing_ || migrated_) return;
-    // Compact, then make room for at least one chunk.
-    if (in_begin_ > 0) {
-        if (in_end_ > in_begin_) std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-        in_end_ -= in_begin_;
-        in_begin_ = 0;
-    }
-    // Grow when the last read filled the buffer (a busy publisher) or a partial packet fills it.
-    if ((last_read_full_ && in_.size() < kReadChunk) || in_end_ == in_.size())
-        in_.resize(in_.size() < kReadChunk ? in_.size() * 2 : in_.size() + kReadChunk);
     reading_ = true;
-    if (tls_ || ws_) {
-        if (cipher_in_.empty()) cipher_in_.resize(17 * 1024);  // one TLS record
-        socket_.async_read_some(
-            boost::asio::buffer(cipher_in_),
-            [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onRead(ec, n); });
+    if (more_input_) {
+        // More is probably waiting: read it in the next turn without asking the reactor first.
+        boost::asio::post(worker_.io(), [self = shared_from_this()] { self->onReadable({}); });
         return;
     }
-    socket_.async_read_some(
-        boost::asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onRead(ec, n); });
+    socket_.async_wait(Socket::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) { self->onReadable(ec); });
 }
 
-void TcpConnection::onRead(const boost::system::error_code& ec, size_t n) {
+void TcpConnection::onReadable(const boost::system::error_code& ec) {
     reading_ = false;
     if (migrated_ || finished_) return;
     if (ec) {
@@ -90,23 +85,13 @@ void TcpConnection::onRead(const boost::system::error_code& ec, size_t n) {
         return;
     }
     if (closing_) return;
-    last_received_ms = nowMs();
-    if (tls_) {
-        if (!decrypt(n)) {
-            worker_.endTurn();
-            return;
-        }
-    } else if (ws_) {
-        if (!unframe(cipher_in_.data(), n)) {
-            worker_.endTurn();
-            return;
-        }
-    } else {
-        last_read_full_ = in_end_ + n == in_.size();
-        in_end_ += n;
-    }
-    processInput();
+    lendInput();
+    const ReadResult r = readSocket();
+    if (r == ReadResult::kData) processInput();
+    keepIncomplete();
+    if (r == ReadResult::kNothing) return readMore();
     worker_.endTurn();
+    if (r == ReadResult::kEnded) return;
     if (worker_.broker().overloaded()) {
         // Back-pressure: a worker we feed is behind; read this publisher again in a millisecond.
         paused_ = true;
@@ -121,21 +106,63 @@ void TcpConnection::onRead(const boost::system::error_code& ec, size_t n) {
     readMore();
 }
 
+TcpConnection::ReadResult TcpConnection::readSocket() {
+    boost::system::error_code ec;
+    size_t n = 0;
+    std::vector<uint8_t>* raw = nullptr;
+    if (tls_ || ws_) {
+        raw = &worker_.readBuffers().socket;
+        if (raw->size() < kReadChunk) raw->resize(kReadChunk);
+        n = socket_.read_some(boost::asio::buffer(*raw), ec);
+        more_input_ = !ec && n == raw->size();
+    } else {
+        n = socket_.read_some(boost::asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ec);
+        more_input_ = !ec && in_end_ + n == in_.size();
+    }
+    if (ec == boost::asio::error::would_block) return ReadResult::kNothing;
+    if (ec) {
+        close(broker::CloseReason::kSocketClosed);
+        return ReadResult::kEnded;
+    }
+    last_received_ms = nowMs();
+    if (tls_) return decrypt(raw->data(), n) ? ReadResult::kData : ReadResult::kEnded;
+    if (ws_) return unframe(raw->data(), n) ? ReadResult::kData : ReadResult::kEnded;
+    in_end_ += n;
+    return ReadResult::kData;
+}
+
+void TcpConnection::lendInput() {
+    const size_t kept = in_end_ - in_begin_;  // keepIncomplete() left it at the front
+    const size_t packet = kept ? splitter_.next(protocol::ByteSpan(in_.data(), kept)).needed : 0;
+    if (packet > kReadChunk) {
+        if (in_.size() < packet) in_.resize(packet);
+        return;
+    }
+    std::vector<uint8_t> buffer = std::move(worker_.readBuffers().input);
+    if (buffer.size() < kReadChunk) buffer.resize(kReadChunk);
+    if (kept) std::memcpy(buffer.data(), in_.data(), kept);
+    in_ = std::move(buffer);
+    in_lent_ = true;
+}
+
+void TcpConnection::keepIncomplete() {
+    // A large packet's own buffer stays while the packet is incomplete; anything else is copied out.
+    if (!in_lent_ && in_begin_ == 0 && in_end_ > 0) return;
+    std::vector<uint8_t> rest(in_.begin() + static_cast<ptrdiff_t>(in_begin_),
+                              in_.begin() + static_cast<ptrdiff_t>(in_end_));
+    if (in_lent_ && in_.size() < kKeepInputBelow) worker_.readBuffers().input = std::move(in_);
+    in_ = std::move(rest);
+    in_lent_ = false;
+    in_begin_ = 0;
+    in_end_ = in_.size();
+}
+
 void TcpConnection::processInput() {
     auto& shard = worker_.shard();
     while (!closing_ && in_end_ > in_begin_) {
         protocol::ByteSpan data(in_.data() + in_begin_, in_end_ - in_begin_);
         auto r = splitter_.next(data);
-        if (r.status == protocol::SplitStatus::kNeedMore) {
-            // Make sure a large packet fits once its length is known.
-            if (r.needed > in_.size() - in_begin_) {
-                std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-                in_end_ -= in_begin_;
-                in_begin_ = 0;
-                if (r.needed > in_.size()) in_.resize(r.needed + kReadChunk / 2);
-            }
-            return;
-        }
+        if (r.status == protocol::SplitStatus::kNeedMore) return;
         if (r.status == protocol::SplitStatus::kError) {
             // A v5 client is told why first: 0x95 packet too large, 0x81 malformed [MQTT-4.13.1-1].
             const bool too_large = r.error.reason == protocol::ReasonCode::kPacketTooLarge;
@@ -159,7 +186,6 @@ void TcpConnection::processInput() {
         }
         in_begin_ += r.frame.size;
     }
-    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
 }
 
 size_t TcpConnection::Chunk::size() const {
@@ -173,15 +199,22 @@ uint64_t TcpConnection::pendingOutputBytes() const {
 }
 
 void TcpConnection::migrate(unsigned target) {
-    std::vector<uint8_t> rest(in_.begin() + in_begin_, in_.begin() + in_end_);
+    Handover h;
+    h.input.assign(in_.begin() + static_cast<ptrdiff_t>(in_begin_), in_.begin() + static_cast<ptrdiff_t>(in_end_));
     boost::system::error_code ec;
-    bool v6 = socket_.local_endpoint(ec).address().is_v6();
-    int fd = socket_.release(ec);
+    h.v6 = socket_.local_endpoint(ec).address().is_v6();
+    h.fd = socket_.release(ec);
     if (ec) {
         spdlog::error("Cannot hand over connection from {}: {}", address_, ec.message());
         return;
     }
-    migrate_(target, fd, v6, std::move(rest), address_, listener_port, std::move(tls_), std::move(ws_));
+    h.address = address_;
+    h.listener_port = listener_port;
+    h.listener_index = listener_index;
+    h.listener_count = listener_count_;
+    h.tls = std::move(tls_);
+    h.ws = std::move(ws_);
+    migrate_(target, std::move(h));
 }
 
 std::string TcpConnection::identityOf(const TlsSession& t) {
@@ -205,12 +238,12 @@ bool TcpConnection::unframe(const uint8_t* data, size_t n) {
     return false;
 }
 
-bool TcpConnection::decrypt(size_t n) {
+bool TcpConnection::decrypt(const uint8_t* data, size_t n) {
     bool was_done = tls_->handshakeDone();
+    auto& plain = worker_.readBuffers().tls_plain;
     size_t plain_end = 0;
-    auto status =
-        ws_ ? tls_->feed(cipher_in_.data(), n, ws_plain_, plain_end) : tls_->feed(cipher_in_.data(), n, in_, in_end_);
-    if (ws_ && plain_end && status != TlsSession::Status::kError && !unframe(ws_plain_.data(), plain_end)) return false;
+    auto status = ws_ ? tls_->feed(data, n, plain, plain_end) : tls_->feed(data, n, in_, in_end_);
+    if (ws_ && plain_end && status != TlsSession::Status::kError && !unframe(plain.data(), plain_end)) return false;
     if (tls_->hasOutput()) flushSoon();
     if (status == TlsSession::Status::kError) {
         spdlog::warn("TLS error from {}: {}", address_, tls_->error());
@@ -290,13 +323,17 @@ void TcpConnection::writeNow() {
     }
     // WebSocket: protocol replies first, then the queued MQTT bytes as one binary frame.
     size_t ws_header = 0;
-    ws_control_out_.clear();
-    if (ws_control) ws_control_out_.swap(ws_->controlOutput());
-    if (ws_ && ws_->upgraded() && !pending_.empty()) ws_header = WsSession::frameHeader(ws_header_, bytesOf(pending_));
+    if (ws_) {
+        layer_out_->ws_control.clear();
+        if (ws_control) layer_out_->ws_control.swap(ws_->controlOutput());
+        if (ws_->upgraded() && !pending_.empty())
+            ws_header = WsSession::frameHeader(layer_out_->ws_header, bytesOf(pending_));
+    }
     if (tls_) {
         // Encrypt what is queued; the ciphertext goes out in one write.
-        if (!ws_control_out_.empty()) tls_->write(ws_control_out_.data(), ws_control_out_.size());
-        if (ws_header) tls_->write(ws_header_, ws_header);
+        auto& out = *layer_out_;
+        if (!out.ws_control.empty()) tls_->write(out.ws_control.data(), out.ws_control.size());
+        if (ws_header) tls_->write(out.ws_header, ws_header);
         for (auto& c : pending_) {
             bool ok = tls_->write(c.bytes.data(), c.bytes.size());
             if (ok && c.tail) {
@@ -313,11 +350,11 @@ void TcpConnection::writeNow() {
         }
         writing_.swap(pending_);
         sealed_bytes_ = 0;
-        tls_->takeOutput(cipher_out_);
-        writing_bytes_ = cipher_out_.size();
+        tls_->takeOutput(out.cipher);
+        writing_bytes_ = out.cipher.size();
         write_in_progress_ = true;
         boost::asio::async_write(
-            socket_, boost::asio::buffer(cipher_out_),
+            socket_, boost::asio::buffer(out.cipher),
             [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->onWritten(ec, n); });
         return;
     }
@@ -326,8 +363,11 @@ void TcpConnection::writeNow() {
     std::vector<boost::asio::const_buffer> bufs;
     bufs.reserve(writing_.size() * 3 + 2);
     size_t total = 0;
-    if (!ws_control_out_.empty()) bufs.emplace_back(ws_control_out_.data(), ws_control_out_.size());
-    if (ws_header) bufs.emplace_back(ws_header_, ws_header);
+    if (ws_) {
+        const auto& ws_control_out = layer_out_->ws_control;
+        if (!ws_control_out.empty()) bufs.emplace_back(ws_control_out.data(), ws_control_out.size());
+        if (ws_header) bufs.emplace_back(layer_out_->ws_header, ws_header);
+    }
     for (auto& c : writing_) {
         if (!c.bytes.empty()) bufs.emplace_back(c.bytes.data(), c.bytes.size());
         total += c.bytes.size();
@@ -355,10 +395,17 @@ void TcpConnection::onWritten(const boost::system::error_code& ec, size_t n) {
         if (ec) return shutdownSocket();
         return migrate(*migrate_to_);
     }
-    for (auto& c : writing_) {
-        if (spare_.size() < 4 && c.bytes.capacity() <= 64 * 1024) spare_.push_back(std::move(c.bytes));
+    if (pending_.empty()) {
+        // Caught up: an idle connection keeps no write buffers.
+        writing_ = {};
+        spare_ = {};
+        if (layer_out_) *layer_out_ = {};
+    } else {
+        for (auto& c : writing_) {
+            if (spare_.size() < 4 && c.bytes.capacity() <= 64 * 1024) spare_.push_back(std::move(c.bytes));
+        }
+        writing_.clear();
     }
-    writing_.clear();
     if (ec) {
         pending_.clear();
         sealed_bytes_ = 0;
@@ -386,7 +433,7 @@ void TcpConnection::shutdownSocket() {
     if (finished_) return;
     finished_ = true;
     boost::system::error_code ignored;
-    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
     if (close_timer_) close_timer_->cancel();
     if (pause_timer_) pause_timer_->cancel();

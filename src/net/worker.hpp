@@ -4,6 +4,7 @@
 // here runs on the worker's own thread except post().
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -32,6 +33,15 @@ class Worker {
     // A connection of this worker is gone (counts against max_connections no more).
     void connectionClosed() { broker_.connections.fetch_sub(1, std::memory_order_relaxed); }
 
+    // Read buffers shared by this worker's connections, each used within one read handler: an idle
+    // connection then holds no input buffer, only the bytes of a packet that is still incomplete.
+    struct ReadBuffers {
+        std::vector<uint8_t> socket;     // TLS and WebSocket: bytes as read, before those layers
+        std::vector<uint8_t> tls_plain;  // WebSocket over TLS: plaintext on its way to the WebSocket layer
+        std::vector<uint8_t> input;      // MQTT bytes: lent to the reading connection (moved out and back)
+    };
+    ReadBuffers& readBuffers() { return read_buffers_; }
+
     void start();
     void stop();
     void join();
@@ -48,6 +58,7 @@ class Worker {
     unsigned index_;
     std::vector<std::shared_ptr<TcpConnection>> dirty_;
     std::vector<std::shared_ptr<TcpConnection>> flushing_;
+    ReadBuffers read_buffers_;
     std::thread thread_;
 };
 

@@ -57,6 +57,35 @@ def test_packet_split_byte_by_byte_is_accepted(broker):
     assert c.recv_packet() == (0x20, b"\x00\x00")
 
 
+def test_packets_cut_anywhere_and_larger_than_a_read_arrive_intact(broker2):
+    """Input is read into a buffer shared by a worker's connections, and only an incomplete packet stays with
+    its connection: packets cut at any byte, one larger than the shared buffer (64 KiB), and the input that
+    follows a CONNECT on a connection handed to another worker all arrive intact and in order."""
+    sub = RawClient(broker2.port)
+    sub.connect("cut-sub")
+    sub.send(subscribe_packet(1, [("cut/#", 0)]))
+    assert sub.recv_packet()[0] == 0x90
+    big = os.urandom(300_000)
+    for n in range(4):  # client ids owned by either worker, so some connections move
+        topic = f"cut/{n}"
+        payloads = [f"{n}-{i:04d}".encode() * 15 for i in range(1500)] + [big]
+        payloads += [f"{n}-{i:04d}".encode() * 15 for i in range(1500, 3000)]
+        stream = connect_packet(f"cut-pub-{n}") + b"".join(publish_packet(topic, p) for p in payloads)
+        pub = socket.create_connection(("127.0.0.1", broker2.port))
+        for i in range(0, len(stream), 7919):  # a prime: the cuts fall everywhere, headers included
+            pub.sendall(stream[i:i + 7919])
+            time.sleep(0.001)
+        got = []
+        while len(got) < len(payloads):
+            first, body = sub.recv_packet()
+            assert first == 0x30
+            assert body[2:2 + len(topic)] == topic.encode()
+            got.append(body[2 + len(topic):])
+        assert got == payloads
+        pub.close()
+    assert broker2.alive()
+
+
 def test_oversize_packet_closes_connection():
     with Broker("max_packet_size 1000") as b:
         sub = RawClient(b.port)

@@ -83,6 +83,36 @@ def test_paho_over_tls_with_hostname_check(tls_broker, certs):
         c.disconnect()
 
 
+def test_many_and_large_messages_over_tls(tls_broker, certs):
+    """TLS records are decrypted into a buffer shared by the worker's connections: a burst of small messages
+    and one larger than that buffer (64 KiB) arrive intact and in order."""
+    got, subscribed = [], []
+    ctx = ssl.create_default_context(cafile=certs["ca"][0])
+    sub = mqtt.Client("tls-burst-sub")
+    sub.tls_set_context(ctx)
+    sub.on_message = lambda cl, ud, m: got.append(m.payload)
+    sub.on_subscribe = lambda *args: subscribed.append(True)
+    sub.connect("localhost", tls_broker.port)
+    sub.loop_start()
+    pub = mqtt.Client("tls-burst-pub")
+    pub.tls_set_context(ctx)
+    pub.connect("localhost", tls_broker.port)
+    pub.loop_start()
+    try:
+        sub.subscribe("tls/burst", 1)
+        wait_for(lambda: subscribed, what="SUBACK")
+        payloads = [f"{i:05d}".encode() * 20 for i in range(1000)]
+        payloads.insert(500, os.urandom(200_000))
+        for p in payloads:
+            pub.publish("tls/burst", p, qos=1)
+        wait_for(lambda: len(got) >= len(payloads), timeout=TIMEOUT, what="every message over TLS")
+        assert got == payloads
+    finally:
+        for c in (pub, sub):
+            c.loop_stop()
+            c.disconnect()
+
+
 def test_client_certificate_required_and_used_as_username(tls_broker, certs):
     ca = certs["ca"][0]
     crt, key = certs["client"]

@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from certs import make_certs
-from harness import Broker, RawClient, free_port, publish_packet, wait_for
+from harness import Broker, RawClient, free_port, publish_packet, subscribe_packet, wait_for
 
 WS_DIR = os.path.join(os.path.dirname(__file__), "..", "ws")
 
@@ -76,6 +76,34 @@ def test_paho_websockets_with_tcp_clients(ws_broker, certs):
         w.publish("mix/w", b"over wss", qos=1).wait_for_publish(5)
         first, body = s.recv_packet()
         assert body.endswith(b"over wss")
+    finally:
+        w.loop_stop()
+        w.disconnect()
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["ws", "wss"])
+def test_many_and_large_messages_over_websockets(ws_broker, certs, secure):
+    """Frames are decoded into a buffer shared by the worker's connections (after TLS for wss): a burst of
+    small messages and one larger than that buffer (64 KiB) arrive intact and in order."""
+    sub = RawClient(ws_broker.port)
+    sub.connect(f"burst-sub-{secure}")
+    sub.send(subscribe_packet(1, [("burst/t", 0)]))
+    assert sub.recv_packet()[0] == 0x90
+    payloads = [f"{i:05d}".encode() * 20 for i in range(1000)]
+    payloads.insert(500, os.urandom(200_000))
+    w = mqtt.Client(f"burst-pub-{secure}", transport="websockets")
+    if secure:
+        w.tls_set(ca_certs=certs["ca"][0])
+    w.connect("localhost", ws_broker.wss if secure else ws_broker.ws)
+    w.loop_start()
+    try:
+        for p in payloads:
+            w.publish("burst/t", p, qos=1)
+        got = []
+        while len(got) < len(payloads):
+            first, body = sub.recv_packet()
+            got.append(body[2 + len("burst/t"):])
+        assert got == payloads
     finally:
         w.loop_stop()
         w.disconnect()
