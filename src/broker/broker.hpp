@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/retained_store.hpp"
@@ -56,6 +58,15 @@ class Broker {
     std::atomic<uint64_t> next_message_id{1};
     // Persistent sessions that have a record in the store: while there are none, nothing is stored per message.
     std::atomic<int64_t> stored_sessions{0};
+    // Store references to message bodies (M records) of messages with a queued delivery evicted from memory
+    // (persistence_queue_memory), by message id. Once one delivery of a message is evicted, every reference
+    // to its body is counted here rather than in Message::Durable (Durable::parked), so that the copies read
+    // back from the store and the original, still held elsewhere, share one count and the body is deleted
+    // exactly when the last record naming it goes. Touched only for such messages, under its mutex.
+    struct ParkedRefs {
+        std::mutex mutex;
+        std::unordered_map<uint64_t, uint32_t> refs;
+    } parked;
 
     // Bytes queued for client sockets and not yet written, over all connections (transport-maintained).
     std::atomic<int64_t> output_queued{0};

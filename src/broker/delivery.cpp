@@ -162,7 +162,7 @@ void Shard::redistributeShared(Session& s) {
         if (!e.shared.empty() && e.message && !e.released && e.qos == QoS::kAtLeastOnce)
             orphans.emplace_back(e.message, std::move(e.shared));
     for (auto& d : s.queue)
-        if (!d.shared.empty()) orphans.emplace_back(d.message, std::move(d.shared));
+        if (!d.shared.empty() && d.message) orphans.emplace_back(d.message, std::move(d.shared));  // never evicted
     for (auto& [m, key] : orphans) {
         auto [group, filter] = splitShared(key);
         auto* routes = shared_routes_.find(filter);
@@ -292,6 +292,7 @@ void Shard::enqueue(Session& s, const MessagePtr& m, QoS qos, bool retain, const
     storeQueued(s, s.queue.back());
     s.queued_bytes += m->size();
     stats_.queued_messages.add();
+    if (!s.link) chargeQueued(s, s.queue.back());
 }
 
 void Shard::drainQueue(Session& s) {
@@ -314,8 +315,9 @@ void Shard::drainQueue(Session& s) {
            (s.queue.front().qos == QoS::kAtMostOnce || s.inflight.size() < inflightWindow(s))) {
         QueuedDelivery d = std::move(s.queue.front());
         s.queue.pop_front();
-        s.queued_bytes -= d.message->size();
+        s.queued_bytes -= d.bytes();
         stats_.queued_messages.sub();
+        if (!d.message && !reloadQueued(s, d)) continue;  // evicted while offline: read back from the store
         if (d.message->expiresAtMs()) {
             if (!now) now = systemNowMs();
             if (d.message->expired(now)) {

@@ -236,6 +236,7 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
         old.expires_at_ms = 0;
         old.will_due_ms = 0;
         offline_timed_.erase(&old);
+        dischargeOfflineQueue(old);  // its queue leaves the offline budget (evicted messages are read back)
         if (c.clean_start) {
             endSession(old);
         } else {

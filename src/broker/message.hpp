@@ -51,6 +51,7 @@ class Message final : public RefCounted {
         uint64_t id = 0;
         uint32_t refs = 0;
         uint64_t marked = 0;  // workers with a pending-route marker for it
+        bool parked = false;  // `refs` is unused: the references are counted in Broker::parked under `id`
     };
     Durable& durable() const { return durable_; }
 

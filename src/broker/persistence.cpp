@@ -7,11 +7,18 @@
 // target deletes its marker in the same batch as the queued and in-flight records it creates for the
 // message, so after a crash a surviving marker means exactly: that worker's persistent subscribers did not
 // get their records yet; recovery routes the message to them again.
+//
+// Offline queues beyond persistence_queue_memory: each worker keeps the messages of its offline sessions'
+// stored queued deliveries in memory up to its share of the limit. Beyond it a delivery is evicted: it keeps
+// its Q record and the id of the body (M), drops its reference to the Message, and the body is read back
+// from the store when the session reconnects and the delivery is about to be sent. An evicted delivery's
+// reference to the body stays counted (Broker::parked), so the body outlives the last in-memory copy.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-
+#include <limits>
 #include <map>
+#include <mutex>
 #include <utility>
 
 #include "broker/clock.hpp"
@@ -41,17 +48,45 @@ std::string encodeMessage(const Message& m) {
     return w.data();
 }
 
-MessagePtr decodeMessage(std::string_view value) {
+// The fields of an encoded message, as views into `value`.
+bool readMessage(std::string_view value, Message::Init& init) {
     store::Reader r(value);
-    Message::Init init;
     init.qos = static_cast<QoS>(r.u8() & 3);
     init.retain = r.u8() != 0;
     init.expires_at_ms = r.u64();
     init.topic = r.str();
     init.properties = r.str();
     init.payload = r.str();
-    if (!r.ok()) return {};
+    return r.ok();
+}
+
+MessagePtr decodeMessage(std::string_view value) {
+    Message::Init init;
+    if (!readMessage(value, init)) return {};
     return Message::create(init);
+}
+
+// A stored message body (M record) by id; null when it is missing or unreadable, `error` says which.
+MessagePtr readStoredMessage(const store::Store& st, uint64_t id, std::string& error) {
+    std::string value;
+    if (!st.get(store::key(Kind::kMessage, id), value, error)) {
+        if (error.empty()) error = "missing";
+        return {};
+    }
+    auto m = decodeMessage(value);
+    if (!m) {
+        error = "unreadable";
+        return {};
+    }
+    m->durable().id = id;
+    return m;
+}
+
+// May this queued delivery's message be evicted from memory? Only when it is stored (memory-only ones
+// cannot be read back) and not through a shared subscription (those are handed to another member, message
+// and all, when the session ends: redistributeShared).
+bool evictable(const QueuedDelivery& d) {
+    return d.message && d.seq && d.shared.empty();
 }
 
 uint8_t encodeOptions(const protocol::SubscriptionOptions& o) {
@@ -92,6 +127,17 @@ std::string pendingKey(uint64_t id, unsigned worker) {
 uint64_t Shard::retainDurable(const Message& m) {
     auto& d = m.durable();
     SpinGuard g(d.lock);
+    if (d.parked) {
+        std::lock_guard lock(broker_.parked.mutex);
+        auto it = broker_.parked.refs.find(d.id);
+        if (it != broker_.parked.refs.end()) {
+            ++it->second;
+            return d.id;
+        }
+        // Every record of that body went and it was deleted: a new body, counted here again.
+        d.parked = false;
+        d.refs = 0;
+    }
     if (d.refs++ == 0) {
         // The first record to refer to it stores the body, under a fresh id (an old one may be being deleted).
         d.id = broker_.next_message_id.fetch_add(1, std::memory_order_relaxed);
@@ -103,8 +149,96 @@ uint64_t Shard::retainDurable(const Message& m) {
 void Shard::releaseDurable(const Message& m) {
     auto& d = m.durable();
     SpinGuard g(d.lock);
+    if (d.parked) return releaseParked(d.id);
     if (d.refs == 0) return;
     if (--d.refs == 0) batch_.del(store::key(Kind::kMessage, d.id));
+}
+
+void Shard::releaseParked(uint64_t message_id) {
+    std::lock_guard lock(broker_.parked.mutex);
+    auto it = broker_.parked.refs.find(message_id);
+    if (it == broker_.parked.refs.end()) return;
+    if (--it->second == 0) {
+        broker_.parked.refs.erase(it);
+        batch_.del(store::key(Kind::kMessage, message_id));
+    }
+}
+
+uint64_t Shard::queueMemoryShare() const {
+    const uint64_t limit = broker_.config().persistence_queue_memory;
+    if (!store_ || !limit) return std::numeric_limits<uint64_t>::max();
+    return std::max<uint64_t>(limit / broker_.workerCount(), 1);
+}
+
+// Which entries go first: the newest. The oldest entries of a queue are the ones a reconnecting client
+// gets first [MQTT-4.6.0-6 order], so keeping them resident lets a reconnect start at once while the rest
+// is read back in order behind it; and evicting the entry just queued is O(1) per message, where "longest
+// queue first" would need the queues kept sorted by length. The cost: a queue that fills the share alone
+// keeps the share resident until it is drained.
+void Shard::chargeOfflineQueue(Session& s, bool evict) {
+    dischargeOfflineQueue(s);
+    for (const auto& d : s.queue)
+        if (d.message && d.seq) s.resident_offline_bytes += d.message->size();
+    offline_queue_bytes_ += s.resident_offline_bytes;
+    if (!evict) return;
+    const uint64_t share = queueMemoryShare();
+    for (size_t i = s.queue.size(); i-- > 0 && offline_queue_bytes_ > share;)
+        if (evictable(s.queue.at(i))) evictQueued(s, s.queue.at(i));
+}
+
+void Shard::dischargeOfflineQueue(Session& s) {
+    offline_queue_bytes_ -= s.resident_offline_bytes;
+    s.resident_offline_bytes = 0;
+}
+
+void Shard::chargeQueued(Session& s, QueuedDelivery& d) {
+    if (!d.seq) return;
+    const uint64_t size = d.message->size();
+    s.resident_offline_bytes += size;
+    offline_queue_bytes_ += size;
+    // Under the share before this one (see chargeOfflineQueue): evicting it is enough.
+    if (offline_queue_bytes_ > queueMemoryShare() && evictable(d)) evictQueued(s, d);
+}
+
+void Shard::evictQueued(Session& s, QueuedDelivery& d) {
+    const Message& m = *d.message;
+    const size_t size = m.size();
+    {
+        // The delivery keeps its reference to the body; from now on every reference to it is counted in
+        // Broker::parked, which this message's copies read back later share.
+        auto& dur = m.durable();
+        SpinGuard g(dur.lock);
+        if (!dur.parked) {
+            std::lock_guard lock(broker_.parked.mutex);
+            broker_.parked.refs[dur.id] += dur.refs;
+            dur.parked = true;
+        }
+        d.message_id = dur.id;
+    }
+    d.evicted_bytes = static_cast<uint32_t>(size);
+    d.message.reset();
+    s.resident_offline_bytes -= size;
+    offline_queue_bytes_ -= size;
+    stats_.queued_evicted.add();
+}
+
+bool Shard::reloadQueued(Session& s, QueuedDelivery& d) {
+    stats_.queued_evicted.sub();
+    // The body may still be in this turn's batch (queued, evicted and now sent in one turn): commit it first.
+    // Committing early only makes what the turn promises durable sooner.
+    if (!batch_.empty()) commitStore(systemNowMs());
+    std::string error;
+    MessagePtr m = readStoredMessage(*store_, d.message_id, error);
+    if (!m) {
+        stats_.queued_lost.add();
+        spdlog::error("Queued message {} for client {} cannot be read back from the store ({}); skipped.", d.message_id,
+                      s.clientId(), error);
+        unstoreQueued(s, d, true);
+        return false;
+    }
+    m->durable().parked = true;  // its references are already counted there
+    d.message = std::move(m);
+    return true;
 }
 
 void Shard::storeSession(const Session& s) {
@@ -154,7 +288,12 @@ void Shard::storeQueued(Session& s, QueuedDelivery& d) {
 void Shard::unstoreQueued(Session& s, const QueuedDelivery& d, bool release) {
     if (!store_ || !d.seq) return;
     batch_.del(store::key(Kind::kQueued, s.clientId(), d.seq));
-    if (release) releaseDurable(*d.message);
+    if (!release) return;
+    if (d.message) {
+        releaseDurable(*d.message);
+    } else {
+        releaseParked(d.message_id);
+    }
 }
 
 void Shard::storeInflight(Session& s, OutgoingInflight& e, bool new_ref) {
@@ -191,8 +330,14 @@ void Shard::storeEndSession(Session& s) {
         s.stored = false;
         broker_.stored_sessions.fetch_sub(1, std::memory_order_relaxed);
     }
-    for (auto& d : s.queue)
-        if (d.seq) releaseDurable(*d.message);
+    for (auto& d : s.queue) {
+        if (!d.seq) continue;
+        if (d.message) {
+            releaseDurable(*d.message);
+        } else {
+            releaseParked(d.message_id);
+        }
+    }
     for (auto& e : s.inflight)
         if (e.seq && e.message) releaseDurable(*e.message);
     batch_.del(store::key(Kind::kSession, s.clientId()));
@@ -271,6 +416,9 @@ void Shard::restoreSession(std::unique_ptr<Session> s, std::vector<std::pair<std
         addSubscription(ref, filter, e);
     store_ = store;
     stats_.queued_messages.add(ref.queue.size());
+    for (const auto& d : ref.queue)
+        if (!d.message) stats_.queued_evicted.add();
+    chargeOfflineQueue(ref, false);  // recovery chose what stays resident (and parks the rest's references)
     stats_.inflight_messages.add(ref.inflight.size());
     if (ref.expires_at_ms || ref.will_due_ms) offline_timed_.insert(&ref);
 }
@@ -285,7 +433,14 @@ void recoverFromStore(Broker& broker) {
     store::Store* st = broker.store();
     if (!st) return;
     uint64_t now = systemNowMs();
-    std::unordered_map<uint64_t, MessagePtr> messages;
+    // Message bodies are read when a record needs them in memory, not during the scan: the queues of offline
+    // sessions beyond persistence_queue_memory stay on disk.
+    struct Body {
+        MessagePtr message;    // read, for records kept in memory
+        uint32_t size = 0;     // Message::size()
+        uint32_t evicted = 0;  // references of queued deliveries restored evicted
+    };
+    std::unordered_map<uint64_t, Body> messages;
     struct Rec {
         std::unique_ptr<Session> session;
         std::vector<std::pair<std::string, SubscriptionEntry>> subs;
@@ -315,12 +470,12 @@ void recoverFromStore(Broker& broker) {
         std::string_view cid, rest;
         switch (kind) {
             case Kind::kMessage: {
-                auto m = decodeMessage(v);
-                if (!m || k.size() != 8) return void(++bad);
+                Message::Init init;
+                if (!readMessage(v, init) || k.size() != 8) return void(++bad);
                 uint64_t id = be(k);
-                m->durable().id = id;
                 max_id = std::max(max_id, id);
-                messages.emplace(id, std::move(m));
+                messages[id].size =
+                    static_cast<uint32_t>(init.topic.size() + init.properties.size() + init.payload.size());
                 return;
             }
             case Kind::kPending:
@@ -390,10 +545,32 @@ void recoverFromStore(Broker& broker) {
     for (auto& m : retained)
         broker.retained().set(m);
 
-    size_t restored = 0, queued = 0, inflight = 0;
+    // A stored body by id, read on first use; null when there is none (or it cannot be read).
+    auto body = [&](uint64_t id) -> Body* {
+        auto it = messages.find(id);
+        if (it == messages.end()) return nullptr;
+        if (!it->second.message) {
+            std::string error;
+            it->second.message = readStoredMessage(*st, id, error);
+            if (!it->second.message) {
+                spdlog::error("Stored message {} cannot be read: {}.", id, error);
+                messages.erase(it);
+                return nullptr;
+            }
+        }
+        return &it->second;
+    };
+    // Restored sessions are offline: each worker keeps their queued messages in memory up to its share of
+    // persistence_queue_memory, oldest first (what is sent first on reconnect), the rest stays on disk.
+    std::vector<uint64_t> resident(broker.workerCount(), 0);
+    const uint64_t limit = broker.config().persistence_queue_memory;
+    const uint64_t share =
+        limit ? std::max<uint64_t>(limit / broker.workerCount(), 1) : std::numeric_limits<uint64_t>::max();
+    size_t restored = 0, queued = 0, inflight = 0, evicted = 0;
     for (auto& [cid, rec] : sessions) {
         if (!rec.session) continue;  // records without a session: removed below
         Session& s = *rec.session;
+        uint64_t& worker_resident = resident[broker.ownerOf(cid)];
         for (auto& [seq, value] : rec.queued) {
             store::Reader r(value);
             uint64_t id = r.u64();
@@ -405,9 +582,20 @@ void recoverFromStore(Broker& broker) {
             d.seq = seq;
             auto it = messages.find(id);
             if (!r.ok() || it == messages.end()) continue;
-            d.message = it->second;
-            ++d.message->durable().refs;
-            s.queued_bytes += d.message->size();
+            const uint32_t size = it->second.size;
+            if (d.shared.empty() && worker_resident + size > share) {
+                d.message_id = id;
+                d.evicted_bytes = size;
+                ++it->second.evicted;
+                ++evicted;
+            } else {
+                Body* b = body(id);
+                if (!b) continue;
+                d.message = b->message;
+                ++d.message->durable().refs;
+                worker_resident += size;
+            }
+            s.queued_bytes += size;
             s.queue.push_back(std::move(d));
             ++queued;
         }
@@ -424,9 +612,9 @@ void recoverFromStore(Broker& broker) {
             e.seq = seq;
             if (!r.ok()) continue;
             if (id) {
-                auto it = messages.find(id);
-                if (it == messages.end()) continue;
-                e.message = it->second;
+                Body* b = body(id);
+                if (!b) continue;
+                e.message = b->message;
                 ++e.message->durable().refs;
             } else if (!e.released) {
                 continue;
@@ -446,25 +634,42 @@ void recoverFromStore(Broker& broker) {
         broker.shard(broker.ownerOf(cid)).restoreSession(std::move(rec.session), std::move(rec.subs));
         ++restored;
     }
+    // The references of bodies with evicted deliveries are counted in Broker::parked from now on (with those
+    // of the copy in memory, if any), before any new record refers to them.
+    for (auto& [id, b] : messages) {
+        if (!b.evicted) continue;
+        uint32_t refs = b.evicted;
+        if (b.message) {
+            refs += b.message->durable().refs;
+            b.message->durable().parked = true;
+        }
+        broker.parked.refs[id] = refs;
+    }
     // Routes of messages acknowledged to their publishers whose deliveries were not stored yet.
     size_t rerouted = 0;
     for (auto& [id, worker] : pending) {
-        auto it = messages.find(id);
-        if (it == messages.end()) continue;
-        ++it->second->durable().refs;  // the marker's reference, released by restoreRoute
-        it->second->durable().marked |= uint64_t(1) << (worker < broker.workerCount() ? worker : 0);
+        Body* b = body(id);
+        if (!b) continue;
+        auto& dur = b->message->durable();
+        if (b->evicted) dur.parked = true;  // read just now for this route: its count is in Broker::parked
+        if (dur.parked) {
+            ++broker.parked.refs[id];  // the marker's reference, released by restoreRoute
+        } else {
+            ++dur.refs;
+        }
+        dur.marked |= uint64_t(1) << (worker < broker.workerCount() ? worker : 0);
         Shard& target = broker.shard(worker < broker.workerCount() ? worker : 0);
-        target.restoreRoute(it->second);
+        target.restoreRoute(b->message);
         ++rerouted;
     }
-    // What nothing refers to any more, and records of sessions that are gone.
+    // What nothing refers to any more, and records of sessions that are gone. (A parked body whose count
+    // went to zero during the reroutes was deleted by the batch that released it.)
     store::Batch cleanup;
     size_t dropped = 0;
-    for (auto& [id, m] : messages) {
-        if (m->durable().refs == 0) {
-            cleanup.del(store::key(Kind::kMessage, id));
-            ++dropped;
-        }
+    for (auto& [id, b] : messages) {
+        if (b.evicted || (b.message && (b.message->durable().parked || b.message->durable().refs))) continue;
+        cleanup.del(store::key(Kind::kMessage, id));
+        ++dropped;
     }
     for (auto& [cid, rec] : sessions) {
         if (rec.restored) continue;
@@ -476,9 +681,9 @@ void recoverFromStore(Broker& broker) {
     for (unsigned w = 0; w < broker.workerCount(); ++w)
         broker.shard(w).commitStore(now);
     spdlog::info(
-        "Restored {} persistent session(s), {} queued and {} in-flight message(s), {} retained message(s); "
-        "{} message(s) routed again, {} unreferenced message body(ies) removed{}.",
-        restored, queued, inflight, retained.size(), rerouted, dropped,
+        "Restored {} persistent session(s), {} queued ({} of them on disk only) and {} in-flight message(s), {} "
+        "retained message(s); {} message(s) routed again, {} unreferenced message body(ies) removed{}.",
+        restored, queued, evicted, inflight, retained.size(), rerouted, dropped,
         bad ? ", " + std::to_string(bad) + " unreadable record(s) skipped" : std::string());
 }
 

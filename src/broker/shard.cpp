@@ -222,6 +222,7 @@ void Shard::onClosed(ClientLink& link) {
     if (s->expiry_interval != Session::kNeverExpires) s->expires_at_ms = now_ms + uint64_t(s->expiry_interval) * 1000;
     if (s->expires_at_ms || s->will_due_ms) offline_timed_.insert(s);
     storeSession(*s);  // absolute expiry and will times survive a restart
+    chargeOfflineQueue(*s, true);
 }
 
 void Shard::expireSessions(uint64_t now_ms) {
@@ -253,7 +254,10 @@ void Shard::endSession(Session& s) {
     removeAllSubscriptions(s);
     redistributeShared(s);
     storeEndSession(s);
+    dischargeOfflineQueue(s);
     stats_.queued_messages.sub(s.queue.size());
+    for (const auto& d : s.queue)
+        if (!d.message) stats_.queued_evicted.sub();
     stats_.inflight_messages.sub(s.inflight.size());
     stats_.clients_total.sub();
     std::string id = s.clientId();

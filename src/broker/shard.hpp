@@ -185,6 +185,21 @@ class Shard {
     void storePublish(const Message& m, uint64_t workers);
     void storeRouted(const Message& m);
 
+    // Offline queues and the worker's share of persistence_queue_memory (persistence.cpp).
+    void releaseParked(uint64_t message_id);
+    uint64_t queueMemoryShare() const;
+    // The session went offline (or was restored): its queue's resident messages count against the share;
+    // with `evict`, the newest are evicted while the share is exceeded.
+    void chargeOfflineQueue(Session& s, bool evict);
+    // Back online, or ending: its queue no longer counts.
+    void dischargeOfflineQueue(Session& s);
+    // `d` was just queued for the offline session `s`.
+    void chargeQueued(Session& s, QueuedDelivery& d);
+    void evictQueued(Session& s, QueuedDelivery& d);
+    // Reads an evicted delivery's message back from the store. False when it cannot be read: the delivery is
+    // then unstored, logged and counted (queued_lost), and the caller drops it.
+    bool reloadQueued(Session& s, QueuedDelivery& d);
+
     void publishWill(Session& s);
     void endSession(Session& s);
     void noteDisconnect(const Session& s, const ClientLink& link, CloseReason reason, uint64_t now_ms);
@@ -212,6 +227,7 @@ class Shard {
     const std::string* delivering_shared_ = nullptr;
     store::Store* store_ = nullptr;
     store::Batch batch_;
+    uint64_t offline_queue_bytes_ = 0;  // resident messages of offline sessions' stored queues
     uint64_t last_sync_ms_ = 0;
     std::shared_ptr<const Security> security_;
     uint64_t security_generation_ = ~0ull;

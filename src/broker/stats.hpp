@@ -29,6 +29,8 @@ struct ShardStats {
     Counter subscriptions;      // gauge
     Counter queued_messages;    // gauge, offline + window-full queues
     Counter inflight_messages;  // gauge
+    Counter queued_evicted;     // gauge: queued deliveries whose message is on disk only (persistence_queue_memory)
+    Counter queued_lost;        // evicted deliveries skipped because their stored message could not be read back
     // PUBLISH packets and their payload bytes by QoS (messages in: from clients; out: to subscribers).
     Counter publish_in_by_qos[3];
     Counter publish_out_by_qos[3];
@@ -47,7 +49,7 @@ struct StatsSnapshot {
     uint64_t dropped_queue_full = 0, dropped_output_limit = 0, dropped_expired = 0, dropped_too_large = 0,
              dropped_acl = 0, auth_failures = 0;
     uint64_t refused_busy = 0, refused_invalid = 0, store_errors = 0;
-    uint64_t subscriptions = 0, queued_messages = 0, inflight_messages = 0;
+    uint64_t subscriptions = 0, queued_messages = 0, inflight_messages = 0, queued_evicted = 0, queued_lost = 0;
     uint64_t publish_in_by_qos[3] = {}, publish_out_by_qos[3] = {}, payload_in_by_qos[3] = {},
              payload_out_by_qos[3] = {};
     uint64_t tls_failures = 0, store_commits = 0, store_commit_us = 0;
@@ -75,6 +77,8 @@ struct StatsSnapshot {
         subscriptions += s.subscriptions.get();
         queued_messages += s.queued_messages.get();
         inflight_messages += s.inflight_messages.get();
+        queued_evicted += s.queued_evicted.get();
+        queued_lost += s.queued_lost.get();
         for (int q = 0; q < 3; ++q) {
             publish_in_by_qos[q] += s.publish_in_by_qos[q].get();
             publish_out_by_qos[q] += s.publish_out_by_qos[q].get();

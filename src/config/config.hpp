@@ -118,6 +118,9 @@ struct Config {
     std::string persistence_location = "starling-data";  // a directory
     std::string persistence_sync = "interval";           // none | interval | always
     uint32_t persistence_sync_interval_ms = 100;
+    // Memory for the messages of offline persistent sessions' queues, shared equally by the workers; beyond it
+    // queued messages stay on disk only and are read back when the session reconnects. 0 = no limit.
+    uint64_t persistence_queue_memory = 256ull << 20;
     bool per_listener_settings = false;  // password_file, acl_file, allow_anonymous per listener
     std::string password_file;           // empty: none
     std::string acl_file;                // empty: none (every authenticated client may do anything)

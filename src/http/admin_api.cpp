@@ -94,6 +94,8 @@ std::string statsJson(const BrokerStatus& s) {
         {"subscriptions", st.subscriptions},
         {"queued_messages", st.queued_messages},
         {"inflight_messages", st.inflight_messages},
+        {"queued_messages_evicted", st.queued_evicted},
+        {"queued_messages_lost", st.queued_lost},
         {"output_queued_bytes", std::max<int64_t>(s.output_queued_bytes, 0)},
         {"publish_by_qos", {{"in", st.publish_in_by_qos}, {"out", st.publish_out_by_qos}}},
         {"tls_failures", st.tls_failures},
@@ -317,6 +319,7 @@ std::string configJson(const config::Config& c) {
         {"persistence_location", c.persistence_location},
         {"persistence_sync", c.persistence_sync},
         {"persistence_sync_interval", c.persistence_sync_interval_ms},
+        {"persistence_queue_memory", c.persistence_queue_memory},
         {"http_listener", c.http_listener ? json{{"port", c.http_listener->port}, {"address", c.http_listener->address}}
                                           : json(nullptr)},
         {"http_auth_token", c.http_auth_token_file},

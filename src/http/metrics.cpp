@@ -143,6 +143,13 @@ std::string renderMetrics(const BrokerStatus& s) {
     e.gauge("starling_queued_messages", "Messages queued for sessions (offline or window full).", st.queued_messages);
     e.gauge("starling_inflight_messages", "Outgoing QoS 1 and 2 messages awaiting acknowledgement.",
             st.inflight_messages);
+    e.gauge("starling_queued_messages_evicted",
+            "Queued messages of offline sessions held on disk only (beyond persistence_queue_memory), read back "
+            "when their session reconnects.",
+            st.queued_evicted);
+    e.counter("starling_queued_messages_lost_total",
+              "Evicted queued messages skipped because the store could not give them back (missing or unreadable).",
+              st.queued_lost);
     e.gauge("starling_output_queued_bytes", "Bytes handed to client sockets and not yet written.",
             nonNegative(s.output_queued_bytes));
     if (s.persistence) {

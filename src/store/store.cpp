@@ -152,6 +152,14 @@ void Store::syncWal() {
     impl_->db->FlushWAL(true);
 }
 
+bool Store::get(std::string_view k, std::string& value, std::string& error) const {
+    error.clear();
+    auto status = impl_->db->Get(rocksdb::ReadOptions(), rocksdb::Slice(k.data(), k.size()), &value);
+    if (status.ok()) return true;
+    if (!status.IsNotFound()) error = status.ToString();
+    return false;
+}
+
 void Store::scan(const std::function<void(Kind, std::string_view, std::string_view)>& fn) const {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {

@@ -64,6 +64,9 @@ class Store {
     void syncWal();
     Sync sync() const { return sync_; }
 
+    // One record by its whole key (as key() builds it). False when it is missing; `error` is set when the
+    // read itself failed (I/O, corruption), empty for a plain miss.
+    [[nodiscard]] bool get(std::string_view key, std::string& value, std::string& error) const;
     // Every record, in key order: kind, the key after the kind byte, the value.
     void scan(const std::function<void(Kind, std::string_view key, std::string_view value)>& fn) const;
     uint64_t approximateSize() const;

@@ -45,6 +45,9 @@ class RingQueue {
     size_t size() const { return size_; }
     size_t capacity() const { return capacity_; }
 
+    // The i-th element from the front (i < size()).
+    T& at(size_t i) { return slots_[wrap(head_ + i)]; }
+    const T& at(size_t i) const { return slots_[wrap(head_ + i)]; }
     T& front() { return at(0); }
     const T& front() const { return at(0); }
     T& back() { return at(size_ - 1); }
@@ -93,8 +96,6 @@ class RingQueue {
   private:
     // Capacity is a power of two, so that wrapping an index is a mask.
     size_t wrap(size_t i) const { return i & (capacity_ - 1); }
-    T& at(size_t i) { return slots_[wrap(head_ + i)]; }
-    const T& at(size_t i) const { return slots_[wrap(head_ + i)]; }
 
     void grow() {
         size_t capacity = capacity_ ? capacity_ * 2 : 2;

@@ -431,6 +431,24 @@ TEST(General, OutputLimitErrors) {
     EXPECT_EQ(errorOf("output_limit 8mb 32mb 10s\n"), "t.conf:1: 'output_limit seconds' expects an integer, got '10s'");
 }
 
+TEST(General, PersistenceQueueMemoryTakesSizesWithUnits) {
+    EXPECT_EQ(parse("").persistence_queue_memory, 256ull << 20);
+    EXPECT_EQ(parse("persistence_queue_memory 64kb\n").persistence_queue_memory, 64u * 1024);
+    EXPECT_EQ(parse("persistence_queue_memory 1GB\n").persistence_queue_memory, 1ull << 30);
+    EXPECT_EQ(parse("persistence_queue_memory 5m\n").persistence_queue_memory, 5'000'000u);
+    EXPECT_EQ(parse("persistence_queue_memory 4096\n").persistence_queue_memory, 4096u);
+    EXPECT_EQ(parse("persistence_queue_memory 0\n").persistence_queue_memory, 0u);  // no limit
+}
+
+TEST(General, PersistenceQueueMemoryErrors) {
+    EXPECT_EQ(errorOf("persistence_queue_memory 64 kb\n"),
+              "t.conf:1: 'persistence_queue_memory' takes one value, got 2: '64 kb'");
+    EXPECT_EQ(errorOf("persistence_queue_memory 8xb\n"),
+              "t.conf:1: 'persistence_queue_memory' expects a size such as 8mb, 512kb or 1048576, got '8xb'");
+    EXPECT_EQ(errorOf("persistence_queue_memory -1\n"),
+              "t.conf:1: 'persistence_queue_memory' expects a size such as 8mb, 512kb or 1048576, got '-1'");
+}
+
 TEST(General, PidFileAndUserAreStored) {
     Config c = parse("pid_file /run/starling/starling.pid\nuser mosquitto\n");
     EXPECT_EQ(c.pid_file, "/run/starling/starling.pid");
