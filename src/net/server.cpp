@@ -55,7 +55,11 @@ struct Server::Impl : broker::WorkerPoster {
         std::shared_ptr<std::atomic<std::shared_ptr<const TlsContext>>> tls;
         size_t listener_index;
         bool websockets = false;
+        // Accept errors (EMFILE at the open-file limit) repeat every retry: logged once per kAcceptWarnEvery.
+        std::chrono::steady_clock::time_point last_accept_warning{};
+        unsigned accept_failures = 0;  // since the last warning
     };
+    static constexpr auto kAcceptWarnEvery = std::chrono::seconds(10);
 
     uint32_t maxPacket() const { return cfg.max_packet_size ? cfg.max_packet_size : 268'435'460u; }
 
@@ -82,8 +86,8 @@ struct Server::Impl : broker::WorkerPoster {
             a->bind(ep);
             a->listen(asio::socket_base::max_listen_connections);
             ep = a->local_endpoint();  // port 0: every worker binds the port the first one got
-            acceptors.push_back(
-                Acceptor{w.get(), std::move(a), ep.port(), count, listener_max, tls, listener_index, websockets});
+            acceptors.push_back(Acceptor{
+                w.get(), std::move(a), ep.port(), count, listener_max, tls, listener_index, websockets, {}, 0});
         }
         auto ctx = tls ? tls->load() : nullptr;
         spdlog::info(
@@ -98,7 +102,16 @@ struct Server::Impl : broker::WorkerPoster {
                                                                            Socket sock) {
             if (ec) {
                 if (ec == asio::error::operation_aborted || stopping) return;
-                spdlog::warn("accept failed: {}", ec.message());
+                ++a.accept_failures;
+                auto now = std::chrono::steady_clock::now();
+                if (now - a.last_accept_warning >= kAcceptWarnEvery) {
+                    spdlog::warn(
+                        "accept failed on port {}: {} ({} time(s) since the last warning; retrying every 100 "
+                        "ms)",
+                        a.port, ec.message(), a.accept_failures);
+                    a.last_accept_warning = now;
+                    a.accept_failures = 0;
+                }
                 // EMFILE and friends: try again shortly rather than spin.
                 auto t = std::make_shared<asio::steady_timer>(a.worker->io(), std::chrono::milliseconds(100));
                 t->async_wait([this, &a, t](const boost::system::error_code&) { accept(a); });

@@ -166,3 +166,48 @@ def test_slow_consumer_loses_qos0_not_memory():
             return int(body[2 + int.from_bytes(body[:2], "big"):]) > 0
         wait_for(dropped, timeout=5, what="dropped counter > 0")
         slow.close()
+
+
+def test_open_file_limit_reached_logs_once_and_recovers():
+    """At the process's open-file limit accept() fails with EMFILE: the broker retries without spinning, says so
+    once rather than ten times a second, and accepts again as soon as descriptors are free."""
+    import resource
+    import subprocess
+    import tempfile
+    from harness import STARLING, free_port
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="starling-emfile-")
+    conf = os.path.join(d, "c.conf")
+    with open(conf, "w") as f:
+        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nworker_threads 1\n")
+    log = open(os.path.join(d, "log"), "wb")
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    proc = subprocess.Popen([STARLING, "-c", conf], stdout=log, stderr=subprocess.STDOUT, preexec_fn=low_limit)
+    socks = []
+
+    def answers():
+        try:
+            return healthy(port)
+        except OSError:
+            return False
+    try:
+        wait_for(answers, timeout=10, what="the broker")
+        for _ in range(80):  # more than the broker can hold; the kernel queues the rest in the backlog
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(1.5)
+        assert proc.poll() is None
+        text = open(os.path.join(d, "log"), "rb").read().decode(errors="replace")
+        assert 1 <= text.count("accept failed") <= 2, text[-2000:]
+        assert "Too many open files" in text
+        for s in socks:
+            s.close()
+        socks.clear()
+        wait_for(answers, timeout=10, what="accepting again after descriptors were freed")
+    finally:
+        for s in socks:
+            s.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

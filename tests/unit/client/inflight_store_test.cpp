@@ -8,7 +8,7 @@ using starling::client::InflightStore;
 TEST(InflightStore, WindowHoldsBackAndResendSetsDup) {
     InflightStore s(2);
     for (uint16_t id = 1; id <= 3; ++id)
-        s.add(id, protocol::QoS::kAtLeastOnce, protocol::Bytes{0x32, id});
+        s.add(id, protocol::QoS::kAtLeastOnce, protocol::Bytes{0x32, static_cast<uint8_t>(id)});
     std::vector<protocol::Bytes> sent;
     s.drain([&](const protocol::Bytes& b) { sent.push_back(b); });
     ASSERT_EQ(sent.size(), 2u);
