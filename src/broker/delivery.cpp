@@ -31,13 +31,17 @@ bool Shard::publish(const MessagePtr& m) {
         routes_.match(topic, [&](uint64_t& mask) { workers |= mask; });
     }
     bool matched = workers != 0;
-    storePublish(*m, workers);  // before any delivery: each target worker deletes its marker with its records
+    shared_choices_.clear();
     shared_routes_.match(topic, [&](std::vector<SharedRoute>& groups) {
         for (auto& g : groups) {
             matched = true;
-            routeShared(m, g);
+            if (unsigned w = chooseSharedWorker(*m, g); w != kNoWorker) shared_choices_.emplace_back(w, &g.key);
         }
     });
+    // Before any delivery: each target worker deletes its marker together with the records it makes.
+    storePublish(*m, workers, shared_choices_);
+    for (auto& [w, key] : shared_choices_)
+        dispatchShared(m, w, *key);
     while (workers) {
         unsigned w = static_cast<unsigned>(__builtin_ctzll(workers));
         workers &= workers - 1;
@@ -90,15 +94,15 @@ static size_t choose(const std::string& strategy, size_t n, size_t& rr, const Me
     return rr++ % n;  // round_robin (sticky falls back to it when its choice is gone)
 }
 
-void Shard::routeShared(const MessagePtr& m, SharedRoute& r) {
+unsigned Shard::chooseSharedWorker(const Message& m, SharedRoute& r) {
     const std::string& strategy = broker_.config().shared_subscription_strategy;
     unsigned w;
     if (strategy == "sticky" && r.sticky < 64 && (r.workers >> r.sticky & 1)) {
         w = r.sticky;
     } else {
-        if (!r.total) return;
+        if (!r.total) return kNoWorker;
         // The n-th member over all workers, then the worker that holds it.
-        size_t n = choose(strategy, r.total, r.next, *m, random_state_, 0x5bd1e995);
+        size_t n = choose(strategy, r.total, r.next, m, random_state_, 0x5bd1e995);
         w = 0;
         for (uint64_t b = r.workers; b; b &= b - 1) {
             w = static_cast<unsigned>(__builtin_ctzll(b));
@@ -107,15 +111,24 @@ void Shard::routeShared(const MessagePtr& m, SharedRoute& r) {
         }
         r.sticky = w;
     }
+    return w;
+}
+
+void Shard::dispatchShared(const MessagePtr& m, unsigned w, const std::string& key) {
     if (w == index_) {
-        deliverShared(m, r.key);
+        deliverShared(m, key);
     } else {
-        shared_outbox_[w].emplace_back(m, r.key);
+        shared_outbox_[w].emplace_back(m, key);
         outbox_mask_ |= uint64_t(1) << w;
     }
 }
 
 void Shard::deliverShared(const MessagePtr& m, const std::string& key) {
+    deliverToGroup(m, key);
+    storeRouted(*m);  // also when no member was left to take it: the marker must not outlive this turn
+}
+
+void Shard::deliverToGroup(const MessagePtr& m, const std::string& key) {
     auto [group, filter] = splitShared(key);
     auto* groups = shared_.find(filter);
     if (!groups) return;  // the last member left while the message was on its way
@@ -167,8 +180,15 @@ void Shard::redistributeShared(Session& s) {
         auto [group, filter] = splitShared(key);
         auto* routes = shared_routes_.find(filter);
         if (!routes) continue;
-        for (auto& r : *routes)
-            if (r.key == key) routeShared(m, r);
+        for (auto& r : *routes) {
+            if (r.key != key) continue;
+            unsigned w = chooseSharedWorker(*m, r);
+            if (w == kNoWorker) continue;
+            // Acknowledged to its publisher long ago: another worker's member needs a marker until it has
+            // stored its records, as at publish time.
+            if (w != index_) storePublish(*m, 0, {{w, &r.key}});
+            dispatchShared(m, w, r.key);
+        }
     }
 }
 

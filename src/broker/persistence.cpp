@@ -6,7 +6,8 @@
 // together with one "pending route" marker per target worker (P/id/worker) in the publisher's batch. Each
 // target deletes its marker in the same batch as the queued and in-flight records it creates for the
 // message, so after a crash a surviving marker means exactly: that worker's persistent subscribers did not
-// get their records yet; recovery routes the message to them again.
+// get their records yet; recovery routes the message to them again. A shared subscription's choice of a member
+// on another worker is in the marker's value (the group keys), so recovery hands the message to that group.
 //
 // Offline queues beyond persistence_queue_memory: each worker keeps the messages of its offline sessions'
 // stored queued deliveries in memory up to its share of the limit. Beyond it a delivery is evicted: it keeps
@@ -355,19 +356,41 @@ void Shard::storeRetained(const Message& m) {
     }
 }
 
-void Shard::storePublish(const Message& m, uint64_t workers) {
-    if (!store_ || m.qos() == QoS::kAtMostOnce || !workers) return;
+void Shard::storePublish(const Message& m, uint64_t workers,
+                         const std::vector<std::pair<unsigned, const std::string*>>& shared) {
+    uint64_t targets = workers;
+    for (auto& [w, key] : shared)
+        targets |= uint64_t(1) << w;
+    if (!store_ || m.qos() == QoS::kAtMostOnce || !targets) return;
     // Without any persistent session nothing needs the message after a crash. (A session that becomes
     // persistent while this message is on its way is covered from its next message on, as a new
     // subscription is.)
     if (broker_.stored_sessions.load(std::memory_order_relaxed) == 0) return;
-    for (uint64_t b = workers; b; b &= b - 1) {
+    for (uint64_t b = targets; b; b &= b - 1) {
+        const uint64_t bit = b & -b;
+        const unsigned w = static_cast<unsigned>(__builtin_ctzll(b));
+        {
+            SpinGuard g(m.durable().lock);
+            // Already pending there (a shared message handed on again while its first route is on its way):
+            // that marker stands; a second one would overwrite its value and leak a reference.
+            if (m.durable().marked & bit) continue;
+        }
         uint64_t id = retainDurable(m);  // one reference per pending route
         {
             SpinGuard g(m.durable().lock);
-            m.durable().marked |= b & -b;
+            m.durable().marked |= bit;
         }
-        batch_.put(pendingKey(id, static_cast<unsigned>(__builtin_ctzll(b))), std::string_view());
+        // Empty: the worker's own subscribers (the only kind of marker before shared groups had them). With
+        // groups: u8 own subscribers too, then each group key chosen on that worker.
+        store::Writer v;
+        bool any_group = false;
+        for (auto& [sw, key] : shared) {
+            if (sw != w) continue;
+            if (!any_group) v.u8((workers & bit) ? 1 : 0);
+            any_group = true;
+            v.str(*key);
+        }
+        batch_.put(pendingKey(id, w), v.data());
     }
 }
 
@@ -423,10 +446,20 @@ void Shard::restoreSession(std::unique_ptr<Session> s, std::vector<std::pair<std
     if (ref.expires_at_ms || ref.will_due_ms) offline_timed_.insert(&ref);
 }
 
-void Shard::restoreRoute(const MessagePtr& m) {
-    // A message whose records for this worker's subscribers were not stored before the crash: deliver it
-    // as a batch from its publisher would have been (which also deletes the marker).
-    deliverLocal(m);
+void Shard::restoreRoute(const MessagePtr& m, std::string_view marker) {
+    // A message whose records on this worker were not stored before the crash: deliver it as its publisher's
+    // worker handed it on (to this worker's subscribers, to the shared groups chosen here, or both).
+    if (marker.empty()) return deliverLocal(m);
+    store::Reader r(marker);
+    if (r.u8()) deliverLocal(m);
+    while (r.ok() && !r.atEnd()) {
+        std::string key(r.str());
+        if (r.ok()) deliverShared(m, key);
+    }
+    if (!r.ok())
+        spdlog::warn("A pending-route record of message {} is damaged; its shared groups are skipped.",
+                     m->durable().id);
+    storeRouted(*m);  // the marker goes whatever it held
 }
 
 void recoverFromStore(Broker& broker) {
@@ -449,7 +482,12 @@ void recoverFromStore(Broker& broker) {
         bool restored = false;
     };
     std::map<std::string, Rec> sessions;
-    std::vector<std::pair<uint64_t, unsigned>> pending;
+    struct Pending {
+        uint64_t id;
+        unsigned worker;
+        std::string marker;  // the record's value: shared groups chosen on that worker, if any
+    };
+    std::vector<Pending> pending;
     std::vector<MessagePtr> retained;
     uint64_t max_id = 0;
     size_t bad = 0;
@@ -479,7 +517,7 @@ void recoverFromStore(Broker& broker) {
                 return;
             }
             case Kind::kPending:
-                if (k.size() == 9) pending.emplace_back(be(k.substr(0, 8)), static_cast<uint8_t>(k[8]));
+                if (k.size() == 9) pending.push_back({be(k.substr(0, 8)), static_cast<uint8_t>(k[8]), std::string(v)});
                 return;
             case Kind::kRetained: {
                 auto m = decodeMessage(v);
@@ -647,7 +685,7 @@ void recoverFromStore(Broker& broker) {
     }
     // Routes of messages acknowledged to their publishers whose deliveries were not stored yet.
     size_t rerouted = 0;
-    for (auto& [id, worker] : pending) {
+    for (auto& [id, worker, marker] : pending) {
         Body* b = body(id);
         if (!b) continue;
         auto& dur = b->message->durable();
@@ -659,7 +697,7 @@ void recoverFromStore(Broker& broker) {
         }
         dur.marked |= uint64_t(1) << (worker < broker.workerCount() ? worker : 0);
         Shard& target = broker.shard(worker < broker.workerCount() ? worker : 0);
-        target.restoreRoute(b->message);
+        target.restoreRoute(b->message, marker);
         ++rerouted;
     }
     // What nothing refers to any more, and records of sessions that are gone. (A parked body whose count

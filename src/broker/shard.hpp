@@ -92,7 +92,9 @@ class Shard {
     void attachStore(store::Store* s) { store_ = s; }
     // Recovery, before the workers start.
     void restoreSession(std::unique_ptr<Session> s, std::vector<std::pair<std::string, SubscriptionEntry>> subs);
-    void restoreRoute(const MessagePtr& m);
+    // `marker` is the value of its pending-route record: empty for this worker's subscribers only, else which
+    // shared groups of this worker were chosen for it too (see storePublish).
+    void restoreRoute(const MessagePtr& m, std::string_view marker);
     // Commits this turn's store batch (the acknowledgements written after it rely on it).
     void commitStore(uint64_t now_ms);
 
@@ -147,8 +149,14 @@ class Shard {
     void deliverCollected(const MessagePtr& m);
     void deliverBatch(std::vector<MessagePtr>& batch);
     // Shared subscriptions: pick a worker with members of the group (publish side), then a member.
-    void routeShared(const MessagePtr& m, SharedRoute& r);
+    // The worker whose member of group `r` gets `m`; kNoWorker when the group has no member.
+    unsigned chooseSharedWorker(const Message& m, SharedRoute& r);
+    static constexpr unsigned kNoWorker = ~0u;
+    // Hands `m` to group `key` on worker `w`: at once on this worker, else with the turn's outbox.
+    void dispatchShared(const MessagePtr& m, unsigned w, const std::string& key);
+    // On the chosen worker: one member of the group gets it; the pending-route marker goes with its records.
     void deliverShared(const MessagePtr& m, const std::string& key);
+    void deliverToGroup(const MessagePtr& m, const std::string& key);
     // Unacknowledged messages of a shared subscription whose member's session ended go to another member.
     void redistributeShared(Session& s);
     void deliver(Session& s, const MessagePtr& m, protocol::QoS qos, bool retain, const std::vector<uint32_t>& ids);
@@ -182,7 +190,10 @@ class Shard {
     void storeIncoming(const Session& s, uint16_t packet_id, bool add);
     void storeEndSession(Session& s);
     void storeRetained(const Message& m);
-    void storePublish(const Message& m, uint64_t workers);
+    // Pending-route markers for the workers of `workers` (their own subscribers) and of `shared` (groups
+    // chosen there), before anything is handed on.
+    void storePublish(const Message& m, uint64_t workers,
+                      const std::vector<std::pair<unsigned, const std::string*>>& shared);
     void storeRouted(const Message& m);
 
     // Offline queues and the worker's share of persistence_queue_memory (persistence.cpp).
@@ -248,6 +259,7 @@ class Shard {
     uint64_t outbox_mask_ = 0;  // workers whose outbox is not empty
     uint64_t match_generation_ = 0;
     std::vector<Session*> matched_;
+    std::vector<std::pair<unsigned, const std::string*>> shared_choices_;  // publish(): worker, group key
     protocol::Bytes scratch_;
     std::deque<DisconnectRecord> recent_disconnects_;  // newest last, at most kRecentDisconnects
 
