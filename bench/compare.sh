@@ -194,7 +194,7 @@ rm -f "$WORK"/*.conf "$WORK"/*.log "$WORK"/*.json "$WORK"/*.err "$WORK"/*.sys
 STARLING_MTIME=$(date -u -r "$STARLING_BIN" +'%Y-%m-%d %H:%M')
 cp "$STARLING_BIN" "$WORK/starling.bin"
 cp "$BENCH_BIN" "$WORK/starling_bench.bin"
-cp "$REPO/bench/scale_helper.py" "$WORK/scale_helper.py"
+cp "$REPO/bench/scale_helper.py" "$REPO/bench/mqtt_wire.py" "$WORK/"
 STARLING=$WORK/starling.bin
 BENCH=$WORK/starling_bench.bin
 HELPER=$WORK/scale_helper.py

@@ -125,7 +125,7 @@ rm -rf "$WORK"/*.conf "$WORK"/*.log "$WORK"/*.json "$WORK"/*.err "$WORK"/store.*
 STARLING_MTIME=$(date -u -r "$STARLING_BIN" +'%Y-%m-%d %H:%M')
 cp "$STARLING_BIN" "$WORK/starling.bin"
 cp "$BENCH_BIN" "$WORK/starling_bench.bin"
-cp "$REPO/bench/persistence_helper.py" "$WORK/persistence_helper.py"
+cp "$REPO/bench/persistence_helper.py" "$REPO/bench/mqtt_wire.py" "$WORK/"
 STARLING=$WORK/starling.bin
 BENCH=$WORK/starling_bench.bin
 HELPER=$WORK/persistence_helper.py

@@ -20,121 +20,9 @@ import struct
 import sys
 import time
 
+from mqtt_wire import DISCONNECT, Conn, connect_pkt, puback_pkt, publish_pkt, subscribe_pkt, wait_for
+
 CHUNK = 200  # sessions connected at once
-
-
-def enc_len(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def mqtt_str(s):
-    b = s.encode() if isinstance(s, str) else s
-    return struct.pack("!H", len(b)) + b
-
-
-def packet(first, body):
-    return bytes([first]) + enc_len(len(body)) + body
-
-
-def connect_pkt(client_id, clean, keepalive=60):
-    body = mqtt_str("MQTT") + bytes([4, 0x02 if clean else 0]) + struct.pack("!H", keepalive) + mqtt_str(client_id)
-    return packet(0x10, body)
-
-
-def subscribe_pkt(pid, topic, qos):
-    return packet(0x82, struct.pack("!H", pid) + mqtt_str(topic) + bytes([qos]))
-
-
-def publish_pkt(topic, payload, qos=0, retain=False, pid=0):
-    body = mqtt_str(topic) + (struct.pack("!H", pid) if qos else b"") + payload
-    return packet(0x30 | (qos << 1) | (1 if retain else 0), body)
-
-
-def puback_pkt(pid):
-    return b"\x40\x02" + struct.pack("!H", pid)
-
-
-DISCONNECT = b"\xe0\x00"
-
-
-class Conn:
-    """A blocking socket with an incremental packet reader."""
-
-    def __init__(self, port, timeout):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-        self.pending = []
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def packets(self):
-        """Complete packets in the buffer: (first byte, body)."""
-        out = []
-        pos = 0
-        buf = self.buf
-        while True:
-            if len(buf) - pos < 2:
-                break
-            n, mult, i = 0, 1, pos + 1
-            while True:
-                if i >= len(buf):
-                    n = -1
-                    break
-                b = buf[i]
-                n += (b & 0x7F) * mult
-                mult *= 128
-                i += 1
-                if not b & 0x80:
-                    break
-            if n < 0 or len(buf) - i < n:
-                break
-            out.append((buf[pos], bytes(buf[i:i + n])))
-            pos = i + n
-        del buf[:pos]
-        return out
-
-    def read(self):
-        """Blocks for more data; [] with closed=True at EOF."""
-        data = self.sock.recv(1 << 20)
-        if not data:
-            raise EOFError("connection closed by the broker")
-        self.buf += data
-        return self.packets()
-
-    def next(self, deadline):
-        """The next packet (first byte, body), reading as needed; TimeoutError after the deadline."""
-        while not self.pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no packet from the broker in time")
-            self.sock.settimeout(left)
-            try:
-                self.pending = self.read()
-            except socket.timeout:
-                raise TimeoutError("no packet from the broker in time") from None
-        return self.pending.pop(0)
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def wait_for(conn, want_type, deadline):
-    """Reads until a packet of want_type (upper nibble) arrives; returns its body."""
-    while True:
-        first, body = conn.next(deadline)
-        if first & 0xF0 == want_type:
-            return body
 
 
 def padded(prefix, size):
@@ -147,14 +35,14 @@ def fill_sessions(port, sessions, timeout):
         conns = []
         for i in range(start, min(sessions, start + CHUNK)):
             c = Conn(port, timeout)
-            c.send(connect_pkt(f"persist-sess-{i}", clean=False) + subscribe_pkt(1, f"persist/sess/{i}", 1))
+            c.send(connect_pkt(f"persist-sess-{i}", clean=False) + subscribe_pkt(1, [f"persist/sess/{i}"], 1))
             conns.append(c)
         deadline = time.monotonic() + timeout
         for c in conns:
-            body = wait_for(c, 0x20, deadline)
+            _, body = wait_for(c, 0x20, deadline)
             if body[1] != 0:
                 raise RuntimeError(f"CONNACK refused: {body[1]}")
-            body = wait_for(c, 0x90, deadline)
+            _, body = wait_for(c, 0x90, deadline)
             if body[2] & 0x80:
                 raise RuntimeError("SUBSCRIBE refused")
         for c in conns:
@@ -309,7 +197,7 @@ def cmd_verify(a):
     t = time.monotonic()
     if a.retained:
         c = Conn(a.port, a.timeout)
-        c.send(connect_pkt("persist-verify-r", clean=True) + subscribe_pkt(1, "persist/retained/#", 0))
+        c.send(connect_pkt("persist-verify-r", clean=True) + subscribe_pkt(1, ["persist/retained/#"], 0))
         got = 0
         c.sock.settimeout(3.0)  # silence for 3 s ends the count
         deadline = time.monotonic() + a.timeout
@@ -333,7 +221,7 @@ def cmd_syscount(a):
     while time.monotonic() < deadline:
         try:
             c = Conn(a.port, 5)
-            c.send(connect_pkt(f"persist-sys-{os.getpid()}", clean=True) + subscribe_pkt(1, a.topic, 0))
+            c.send(connect_pkt(f"persist-sys-{os.getpid()}", clean=True) + subscribe_pkt(1, [a.topic], 0))
             c.sock.settimeout(max(0.1, min(3.0, deadline - time.monotonic())))
             try:
                 while True:

@@ -102,7 +102,7 @@ if [[ " $BROKERS " == *" starling "* ]]; then
     cp "$STARLING_BIN" "$WORK/starling.bin"
     STARLING=$WORK/starling.bin
 fi
-cp "$REPO/bench/ws_large_helper.py" "$WORK/ws_large_helper.py"
+cp "$REPO/bench/ws_large_helper.py" "$REPO/bench/mqtt_wire.py" "$WORK/"
 HELPER=$WORK/ws_large_helper.py
 
 BROKER_PID=""

@@ -29,6 +29,8 @@ import sys
 import threading
 import time
 
+from mqtt_wire import cpu_secs
+
 try:
     import paho.mqtt.client as mqtt
 except ImportError:
@@ -111,28 +113,6 @@ def connect(c, port, timeout):
 
 
 MODES = {"tcp": ("tcp", "tcp"), "ws": ("ws", "ws"), "wspub": ("ws", "tcp"), "wssub": ("tcp", "ws")}
-
-
-def cpu_secs(pid):
-    """CPU time of the broker (all threads), from /proc: schedstat (ns) where available, else utime + stime
-    (clock ticks); None without a pid."""
-    if not pid:
-        return None
-    try:
-        total = 0
-        tasks = os.listdir(f"/proc/{pid}/task")
-        for t in tasks:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                total += int(f.read().split()[0])
-        return total / 1e9
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-        return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def one_round(mode, a, payload, round_no, cpu):
