@@ -444,7 +444,6 @@ void Shard::sendPublish(Session& s, const MessagePtr& m, QoS qos, bool retain, u
     link.writeMessageTail(m, v5);
     link.flushSoon();
     stats_.messages_sent.add();
-    stats_.publish_sent.add();
     stats_.publish_out_by_qos[static_cast<int>(qos)].add();
     stats_.payload_out_by_qos[static_cast<int>(qos)].add(m->payload().size());
     stats_.bytes_sent.add(header + m->payload().size() + (v5 ? m->properties().size() : 0));

@@ -32,7 +32,6 @@ void sendAck(ClientLink& link, PacketType type, uint16_t id, protocol::ReasonCod
 void Shard::handlePublish(ClientLink& link, protocol::Publish& p) {
     Session& s = *link.session;
     const auto& cfg = broker_.config();
-    stats_.publish_received.add();
     stats_.publish_in_by_qos[static_cast<int>(p.qos)].add();
     stats_.payload_in_by_qos[static_cast<int>(p.qos)].add(p.payload.size());
 

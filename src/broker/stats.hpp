@@ -13,8 +13,6 @@ struct ShardStats {
     Counter connections_total;  // accepted CONNECTs since start
     Counter messages_received;
     Counter messages_sent;
-    Counter publish_received;
-    Counter publish_sent;
     Counter bytes_received;
     Counter bytes_sent;
     Counter dropped_queue_full;
@@ -31,7 +29,8 @@ struct ShardStats {
     Counter inflight_messages;  // gauge
     Counter queued_evicted;     // gauge: queued deliveries whose message is on disk only (persistence_queue_memory)
     Counter queued_lost;        // evicted deliveries skipped because their stored message could not be read back
-    // PUBLISH packets and their payload bytes by QoS (messages in: from clients; out: to subscribers).
+    // PUBLISH packets and their payload bytes by QoS (in: from clients; out: to subscribers). The snapshot's
+    // publish_received and publish_sent are their sums.
     Counter publish_in_by_qos[3];
     Counter publish_out_by_qos[3];
     Counter payload_in_by_qos[3];
@@ -61,8 +60,6 @@ struct StatsSnapshot {
         connections_total += s.connections_total.get();
         messages_received += s.messages_received.get();
         messages_sent += s.messages_sent.get();
-        publish_received += s.publish_received.get();
-        publish_sent += s.publish_sent.get();
         bytes_received += s.bytes_received.get();
         bytes_sent += s.bytes_sent.get();
         dropped_queue_full += s.dropped_queue_full.get();
@@ -80,8 +77,11 @@ struct StatsSnapshot {
         queued_evicted += s.queued_evicted.get();
         queued_lost += s.queued_lost.get();
         for (int q = 0; q < 3; ++q) {
-            publish_in_by_qos[q] += s.publish_in_by_qos[q].get();
-            publish_out_by_qos[q] += s.publish_out_by_qos[q].get();
+            uint64_t in = s.publish_in_by_qos[q].get(), out = s.publish_out_by_qos[q].get();
+            publish_in_by_qos[q] += in;
+            publish_out_by_qos[q] += out;
+            publish_received += in;
+            publish_sent += out;
             payload_in_by_qos[q] += s.payload_in_by_qos[q].get();
             payload_out_by_qos[q] += s.payload_out_by_qos[q].get();
         }
