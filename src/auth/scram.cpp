@@ -1,6 +1,5 @@
 #include "auth/scram.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -8,30 +7,11 @@
 
 #include <vector>
 
+#include "auth/encoding.hpp"
+
 namespace starling::auth {
 
 namespace {
-
-std::string base64(std::string_view raw) {
-    std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-    out.resize(static_cast<size_t>(n));
-    return out;
-}
-
-std::optional<std::string> unbase64(std::string_view text) {
-    if (text.size() % 4) return std::nullopt;
-    std::string out(3 * text.size() / 4 + 1, '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (n < 0) return std::nullopt;
-    size_t len = static_cast<size_t>(n);
-    for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i)
-        --len;  // EVP_DecodeBlock counts padding as zero bytes
-    out.resize(len);
-    return out;
-}
 
 std::string hmac(std::string_view key, std::string_view data) {
     unsigned char out[EVP_MAX_MD_SIZE];
@@ -39,16 +19,6 @@ std::string hmac(std::string_view key, std::string_view data) {
     HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
          data.size(), out, &len);
     return std::string(reinterpret_cast<char*>(out), len);
-}
-
-std::string sha256(std::string_view data) {
-    unsigned char out[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-    return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
-
-bool equalConstantTime(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::optional<std::string> randomBytes(size_t n) {
@@ -119,8 +89,8 @@ std::optional<std::string> makeScramVerifier(std::string_view password, int iter
     auto salt = randomBytes(16);
     if (!salt || iterations < 1) return std::nullopt;
     ScramCredential c = scramCredential(password, *salt, iterations);
-    return std::string(kScramPrefix) + std::to_string(iterations) + "$" + base64(c.salt) + "$" + base64(c.stored_key) +
-           "$" + base64(c.server_key);
+    return std::string(kScramPrefix) + std::to_string(iterations) + "$" + base64Encode(c.salt) + "$" +
+           base64Encode(c.stored_key) + "$" + base64Encode(c.server_key);
 }
 
 std::optional<ScramCredential> parseScramVerifier(std::string_view encoded) {
@@ -140,7 +110,7 @@ std::optional<ScramCredential> parseScramVerifier(std::string_view encoded) {
     } catch (...) {
         return std::nullopt;
     }
-    auto salt = unbase64(parts[1]), stored = unbase64(parts[2]), server = unbase64(parts[3]);
+    auto salt = base64Decode(parts[1]), stored = base64Decode(parts[2]), server = base64Decode(parts[3]);
     if (c.iterations < 1 || !salt || !stored || !server || stored->size() != 32 || server->size() != 32)
         return std::nullopt;
     c.salt = *salt;
@@ -156,7 +126,7 @@ bool verifyScramVerifier(std::string_view encoded, std::string_view password) {
 }
 
 ScramServer::ScramServer(Lookup lookup, std::string nonce) : lookup_(std::move(lookup)), nonce_(std::move(nonce)) {
-    if (nonce_.empty()) nonce_ = base64(randomBytes(18).value_or(std::string(18, 'n')));
+    if (nonce_.empty()) nonce_ = base64Encode(randomBytes(18).value_or(std::string(18, 'n')));
 }
 
 ScramServer::Step ScramServer::clientFirst(std::string_view m) {
@@ -179,7 +149,7 @@ ScramServer::Step ScramServer::clientFirst(std::string_view m) {
     credential_ = lookup_(username_);
     const ScramCredential& c = credential_ ? *credential_ : decoy(username_);
     full_nonce_ = std::string(*r) + nonce_;
-    server_first_ = "r=" + full_nonce_ + ",s=" + base64(c.salt) + ",i=" + std::to_string(c.iterations);
+    server_first_ = "r=" + full_nonce_ + ",s=" + base64Encode(c.salt) + ",i=" + std::to_string(c.iterations);
     step.status = Step::kContinue;
     step.data = server_first_;
     return step;
@@ -194,7 +164,7 @@ ScramServer::Step ScramServer::clientFinal(std::string_view m) {
     if (!c || !r || proof_at == std::string_view::npos) return step.error = "malformed client-final-message", step;
     if (*c != "biws" && *c != "eSws") return step.error = "channel binding data mismatch", step;
     if (*r != full_nonce_) return step.error = "nonce mismatch", step;
-    auto proof = unbase64(m.substr(proof_at + 3));
+    auto proof = base64Decode(m.substr(proof_at + 3));
     if (!proof || proof->size() != 32) return step.error = "malformed client proof", step;
     std::string auth_message = client_first_bare_ + "," + server_first_ + "," + std::string(m.substr(0, proof_at));
     if (!credential_) return step.error = "unknown user '" + username_ + "'", step;
@@ -205,7 +175,7 @@ ScramServer::Step ScramServer::clientFinal(std::string_view m) {
     if (!equalConstantTime(sha256(client_key), credential_->stored_key))
         return step.error = "wrong password for user '" + username_ + "'", step;
     step.status = Step::kSuccess;
-    step.data = "v=" + base64(hmac(credential_->server_key, auth_message));
+    step.data = "v=" + base64Encode(hmac(credential_->server_key, auth_message));
     step.username = username_;
     return step;
 }

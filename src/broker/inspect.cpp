@@ -23,12 +23,6 @@ const std::string& idOf(const Session& s) {
     return s.clientId();
 }
 
-bool beforeInQueueOrder(const ClientInfo& a, const ClientInfo& b) {
-    size_t da = a.queued + a.inflight, db = b.queued + b.inflight;
-    if (da != db) return da > db;
-    return a.client_id < b.client_id;
-}
-
 // Keeps the `limit` first items of `order` seen so far: a bounded heap whose top is the last kept one.
 template <typename T, typename Less>
 class TopK {
@@ -107,7 +101,8 @@ Page<ClientInfo> Shard::listClients(const ClientQuery& q) const {
         }
         page.items = top.take();
     } else {
-        TopK<ClientInfo, decltype(&beforeInQueueOrder)> top(q.limit, &beforeInQueueOrder);
+        auto before = [&q](const ClientInfo& a, const ClientInfo& b) { return comesBefore(q.order, a, b); };
+        TopK<ClientInfo, decltype(before)> top(q.limit, before);
         for (const auto& [id, s] : sessions_) {
             if (!matches(*s)) continue;
             ++page.total;
@@ -119,10 +114,8 @@ Page<ClientInfo> Shard::listClients(const ClientQuery& q) const {
 }
 
 Page<SubscriptionInfo> Shard::listSubscriptions(const SubscriptionQuery& q) const {
-    auto less = [](const SubscriptionInfo& a, const SubscriptionInfo& b) {
-        return std::tie(a.client_id, a.filter) < std::tie(b.client_id, b.filter);
-    };
-    TopK<SubscriptionInfo, decltype(less)> top(q.limit, less);
+    auto before = [](const SubscriptionInfo& a, const SubscriptionInfo& b) { return comesBefore(a, b); };
+    TopK<SubscriptionInfo, decltype(before)> top(q.limit, before);
     Page<SubscriptionInfo> page;
     const bool paged = !q.after_client.empty() || !q.after_filter.empty();
     auto visit = [&](const Session& s) {

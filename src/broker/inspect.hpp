@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace starling::broker {
@@ -45,6 +46,16 @@ struct ClientQuery {
     size_t limit = kDefaultLimit;
 };
 
+// The order of a client page: ascending id, or deepest queue (queued + in flight) first and then by id. The
+// workers and the merge of their pages sort with it.
+inline bool comesBefore(ClientQuery::Order order, const ClientInfo& a, const ClientInfo& b) {
+    if (order == ClientQuery::Order::kQueueDepth) {
+        size_t da = a.queued + a.inflight, db = b.queued + b.inflight;
+        if (da != db) return da > db;
+    }
+    return a.client_id < b.client_id;
+}
+
 struct SubscriptionInfo {
     std::string client_id;
     std::string filter;  // as subscribed, "$share/GROUP/FILTER" included
@@ -67,6 +78,11 @@ struct SubscriptionQuery {
     std::string after_filter;
     size_t limit = kDefaultLimit;
 };
+
+// The order of a subscription page: (client id, filter).
+inline bool comesBefore(const SubscriptionInfo& a, const SubscriptionInfo& b) {
+    return std::tie(a.client_id, a.filter) < std::tie(b.client_id, b.filter);
+}
 
 template <typename T>
 struct Page {

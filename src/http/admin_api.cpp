@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "auth/encoding.hpp"
 #include "broker/retained_store.hpp"
 #include "config/values.hpp"
 #include "util/version.hpp"
@@ -17,26 +18,6 @@ using nlohmann::json;
 std::string dump(const json& j) {
     // Topics and UTF-8 payloads are checked before they get here; replace rather than throw if one is not.
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string base64(std::string_view in) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        uint32_t n = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
-        for (int shift : {18, 12, 6, 0})
-            out += kAlphabet[(n >> shift) & 63];
-    }
-    if (size_t left = in.size() - i) {
-        uint32_t n = uint32_t(uint8_t(in[i])) << 16 | (left == 2 ? uint32_t(uint8_t(in[i + 1])) << 8 : 0);
-        out += kAlphabet[(n >> 18) & 63];
-        out += kAlphabet[(n >> 12) & 63];
-        out += left == 2 ? kAlphabet[(n >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
 }
 
 json payloadFields(std::string_view payload) {
@@ -53,7 +34,7 @@ json payloadFields(std::string_view payload) {
         j["payload"] = std::string(text);
     } else {
         j["encoding"] = "base64";
-        j["payload"] = base64(payload.substr(0, shown));
+        j["payload"] = auth::base64Encode(payload.substr(0, shown));
     }
     return j;
 }
@@ -174,19 +155,8 @@ json limit64(uint64_t v) {
 
 std::string clientsJson(std::vector<broker::Page<broker::ClientInfo>> pages, const broker::ClientQuery& q) {
     size_t total = 0;
-    std::vector<broker::ClientInfo> items;
-    if (q.order == broker::ClientQuery::Order::kClientId) {
-        items = mergePages(
-            pages, q.limit, [](const auto& a, const auto& b) { return a.client_id < b.client_id; }, total);
-    } else {
-        items = mergePages(
-            pages, q.limit,
-            [](const auto& a, const auto& b) {
-                size_t da = a.queued + a.inflight, db = b.queued + b.inflight;
-                return da != db ? da > db : a.client_id < b.client_id;
-            },
-            total);
-    }
+    auto items = mergePages(
+        pages, q.limit, [&q](const auto& a, const auto& b) { return broker::comesBefore(q.order, a, b); }, total);
     json clients = json::array();
     for (const auto& c : items) {
         clients.push_back({{"client_id", c.client_id},
@@ -223,9 +193,7 @@ std::string subscriptionsJson(std::vector<broker::Page<broker::SubscriptionInfo>
                               const broker::SubscriptionQuery& q) {
     size_t total = 0;
     auto items = mergePages(
-        pages, q.limit,
-        [](const auto& a, const auto& b) { return std::tie(a.client_id, a.filter) < std::tie(b.client_id, b.filter); },
-        total);
+        pages, q.limit, [](const auto& a, const auto& b) { return broker::comesBefore(a, b); }, total);
     json subs = json::array();
     for (const auto& i : items) {
         subs.push_back({{"client_id", i.client_id},

@@ -6,8 +6,7 @@
 #include <map>
 #include <optional>
 
-#include <openssl/sha.h>
-
+#include "auth/encoding.hpp"
 #include "auth/password_store.hpp"
 #include "broker/broker.hpp"
 #include "broker/shard.hpp"
@@ -84,60 +83,12 @@ std::optional<std::map<std::string, std::string>> parseQuery(std::string_view qu
     return params;
 }
 
-// Compares in time independent of where the first difference is, so the token cannot be guessed byte by byte.
-bool sameSecret(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
-}
-
 bool equalsIgnoringCase(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
         if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
             return false;
     return true;
-}
-
-std::optional<std::string> base64Decode(std::string_view in) {
-    std::string out;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t padding = 0;
-    for (char c : in) {
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
-        else if (c == '=') {
-            ++padding;
-            continue;
-        } else
-            return std::nullopt;
-        if (padding) return std::nullopt;  // data after padding
-        acc = acc << 6 | uint32_t(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
-        }
-    }
-    return out;
-}
-
-std::string sha256(std::string_view in) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
-    return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
 // `Scheme credentials` -> credentials when the scheme matches (any case, RFC 7235).
@@ -195,18 +146,18 @@ Role Routes::roleOf(std::string_view authorization) {
         // Every token is compared (in time independent of where they differ), so timing tells nothing.
         Role role = Role::kNone;
         for (const auto& [t, r] : access_.tokens)
-            if (sameSecret(*token, t)) role = r;
+            if (auth::equalConstantTime(*token, t)) role = r;
         return role;
     }
     auto basic = credentialsFor(authorization, "Basic");
     if (!basic || access_.users.empty() || !access_.passwords) return Role::kNone;
-    std::string key = sha256(*basic);
+    std::string key = auth::sha256(*basic);
     auto now = std::chrono::steady_clock::now();
     if (auto it = verified_.find(key); it != verified_.end()) {
         if (it->second.until > now) return it->second.role;
         verified_.erase(it);
     }
-    auto decoded = base64Decode(*basic);
+    auto decoded = auth::base64Decode(*basic);
     if (!decoded) return Role::kNone;
     size_t colon = decoded->find(':');
     if (colon == std::string::npos) return Role::kNone;
