@@ -17,7 +17,7 @@ using protocol::QoS;
 bool Shard::publish(const MessagePtr& m) {
     if (m->retain()) {
         broker_.retained().set(m);
-        if (!m->topic().starts_with("$SYS/")) storeRetained(*m);
+        if (RetainedStore::persists(m->topic())) storeRetained(m);
     }
     const TopicPath topic(m->topic());  // cut once, for every trie below
     uint64_t workers = 0;

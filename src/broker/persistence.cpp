@@ -83,6 +83,32 @@ MessagePtr readStoredMessage(const store::Store& st, uint64_t id, std::string& e
     return m;
 }
 
+// The retained messages in the store (R records), for the retained store beyond its memory budget.
+class StoreRetainedDisk final : public RetainedDisk {
+  public:
+    explicit StoreRetainedDisk(const store::Store& st) : st_(st) {}
+    bool contains(std::string_view topic) const override {
+        std::string value, error;
+        bool found = st_.get(store::key(Kind::kRetained, topic), value, error);
+        if (!error.empty()) spdlog::error("Retained message of {} cannot be read: {}.", topic, error);
+        return found;
+    }
+    MessagePtr get(std::string_view topic) const override {
+        std::string value, error;
+        if (st_.get(store::key(Kind::kRetained, topic), value, error)) return decode(value);
+        if (!error.empty()) spdlog::error("Retained message of {} cannot be read: {}.", topic, error);
+        return {};
+    }
+    void scan(std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+        st_.scan(Kind::kRetained, prefix, fn);
+    }
+    MessagePtr decode(std::string_view value) const override { return decodeMessage(value); }
+
+  private:
+    const store::Store& st_;
+};
+
 // May this queued delivery's message be evicted from memory? Only when it is stored (memory-only ones
 // cannot be read back) and not through a shared subscription (those are handed to another member, message
 // and all, when the session ends: redistributeShared).
@@ -346,14 +372,15 @@ void Shard::storeEndSession(Session& s) {
         batch_.delClient(k, s.clientId());
 }
 
-void Shard::storeRetained(const Message& m) {
+void Shard::storeRetained(const MessagePtr& m) {
     if (!store_) return;
-    auto k = store::key(Kind::kRetained, m.topic());
-    if (m.payload().empty()) {
+    auto k = store::key(Kind::kRetained, m->topic());
+    if (m->payload().empty()) {
         batch_.del(k);
     } else {
-        batch_.put(k, encodeMessage(m));
+        batch_.put(k, encodeMessage(*m));
     }
+    if (broker_.retained().tracksWrites()) retained_written_.push_back(m);
 }
 
 void Shard::storePublish(const Message& m, uint64_t workers,
@@ -413,9 +440,21 @@ void Shard::commitStore(uint64_t now_ms) {
     if (!batch_.empty()) {
         std::string error;
         auto started = std::chrono::steady_clock::now();
-        if (!store_->commit(batch_, error)) {
-            stats_.store_errors.add();
-            spdlog::error("Store write failed: {}", error);
+        // Retained records written: those messages may leave memory now. Rarely another worker wrote a newer
+        // record of a topic first; then the newer one is written again, after (the third time, next turn).
+        for (int round = 0;; ++round) {
+            if (!store_->commit(batch_, error)) {
+                stats_.store_errors.add();
+                spdlog::error("Store write failed: {}", error);
+                retained_written_.clear();  // not written: those messages stay in memory
+                break;
+            }
+            if (retained_written_.empty()) break;
+            auto again = broker_.retained().stored(retained_written_);
+            retained_written_.clear();
+            for (auto& m : again)
+                storeRetained(m);
+            if (again.empty() || round == 2) break;
         }
         stats_.store_commits.add();
         stats_.store_commit_us.add(static_cast<uint64_t>(
@@ -488,7 +527,11 @@ void recoverFromStore(Broker& broker) {
         std::string marker;  // the record's value: shared groups chosen on that worker, if any
     };
     std::vector<Pending> pending;
-    std::vector<MessagePtr> retained;
+    // Retained messages are kept in memory up to persistence_retained_memory, in topic order; the others are
+    // read from the store when asked for.
+    broker.retained().attachDisk(std::make_unique<StoreRetainedDisk>(*st), broker.config().persistence_retained_memory);
+    size_t retained = 0;
+    std::vector<std::string> expired_retained;
     uint64_t max_id = 0;
     size_t bad = 0;
     auto splitClient = [](std::string_view k, std::string_view& cid, std::string_view& rest) {
@@ -521,7 +564,13 @@ void recoverFromStore(Broker& broker) {
                 return;
             case Kind::kRetained: {
                 auto m = decodeMessage(v);
-                if (m && !m->expired(now)) retained.push_back(std::move(m));
+                if (!m) return void(++bad);
+                if (m->expired(now)) {
+                    expired_retained.push_back(store::key(Kind::kRetained, k));
+                } else {
+                    broker.retained().restore(m);
+                    ++retained;
+                }
                 return;
             }
             case Kind::kSession: {
@@ -579,9 +628,6 @@ void recoverFromStore(Broker& broker) {
         ++bad;
     });
     broker.next_message_id.store(max_id + 1);
-
-    for (auto& m : retained)
-        broker.retained().set(m);
 
     // A stored body by id, read on first use; null when there is none (or it cannot be read).
     auto body = [&](uint64_t id) -> Body* {
@@ -709,6 +755,8 @@ void recoverFromStore(Broker& broker) {
         cleanup.del(store::key(Kind::kMessage, id));
         ++dropped;
     }
+    for (auto& k : expired_retained)
+        cleanup.del(k);
     for (auto& [cid, rec] : sessions) {
         if (rec.restored) continue;
         for (Kind k : {Kind::kSub, Kind::kQueued, Kind::kInflight, Kind::kIncoming})
@@ -720,8 +768,9 @@ void recoverFromStore(Broker& broker) {
         broker.shard(w).commitStore(now);
     spdlog::info(
         "Restored {} persistent session(s), {} queued ({} of them on disk only) and {} in-flight message(s), {} "
-        "retained message(s); {} message(s) routed again, {} unreferenced message body(ies) removed{}.",
-        restored, queued, evicted, inflight, retained.size(), rerouted, dropped,
+        "retained message(s) ({} on disk only); {} message(s) routed again, {} unreferenced message body(ies) "
+        "removed{}.",
+        restored, queued, evicted, inflight, retained, broker.retained().diskOnlyCount(), rerouted, dropped,
         bad ? ", " + std::to_string(bad) + " unreadable record(s) skipped" : std::string());
 }
 

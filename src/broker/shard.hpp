@@ -189,7 +189,7 @@ class Shard {
     void unstoreInflight(Session& s, const OutgoingInflight& e);
     void storeIncoming(const Session& s, uint16_t packet_id, bool add);
     void storeEndSession(Session& s);
-    void storeRetained(const Message& m);
+    void storeRetained(const MessagePtr& m);
     // Pending-route markers for the workers of `workers` (their own subscribers) and of `shared` (groups
     // chosen there), before anything is handed on.
     void storePublish(const Message& m, uint64_t workers,
@@ -238,7 +238,8 @@ class Shard {
     const std::string* delivering_shared_ = nullptr;
     store::Store* store_ = nullptr;
     store::Batch batch_;
-    uint64_t offline_queue_bytes_ = 0;  // resident messages of offline sessions' stored queues
+    std::vector<MessagePtr> retained_written_;  // retained records in batch_, reported once it is committed
+    uint64_t offline_queue_bytes_ = 0;          // resident messages of offline sessions' stored queues
     uint64_t last_sync_ms_ = 0;
     std::shared_ptr<const Security> security_;
     uint64_t security_generation_ = ~0ull;

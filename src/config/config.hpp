@@ -121,6 +121,9 @@ struct Config {
     // Memory for the messages of offline persistent sessions' queues, shared equally by the workers; beyond it
     // queued messages stay on disk only and are read back when the session reconnects. 0 = no limit.
     uint64_t persistence_queue_memory = 256ull << 20;
+    // Memory for retained messages (counted with their bookkeeping); beyond it the least recently used stay
+    // on disk only and are read when a subscription matches them. 0 = no limit.
+    uint64_t persistence_retained_memory = 256ull << 20;
     bool per_listener_settings = false;  // password_file, acl_file, allow_anonymous per listener
     std::string password_file;           // empty: none
     std::string acl_file;                // empty: none (every authenticated client may do anything)

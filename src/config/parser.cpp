@@ -204,6 +204,7 @@ void Parser::apply(const Line& line, Scope& scope) {
         {"persistence_sync", &Parser::persistence},
         {"persistence_sync_interval", &Parser::persistence},
         {"persistence_queue_memory", &Parser::persistence},
+        {"persistence_retained_memory", &Parser::persistence},
         {"autosave_interval", &Parser::persistence},
         {"autosave_on_changes", &Parser::persistence},
     };
@@ -326,6 +327,8 @@ void Parser::persistence(const Line& line, Scope&) {
         if (cfg_.persistence_sync_interval_ms == 0) fail(line, "'persistence_sync_interval' must be at least 1 ms");
     } else if (d == "persistence_queue_memory") {
         cfg_.persistence_queue_memory = parseByteSize(single(line), d);
+    } else if (d == "persistence_retained_memory") {
+        cfg_.persistence_retained_memory = parseByteSize(single(line), d);
     } else {
         warn(line, inQuotes(d) + " is ignored: Starling stores every change as it happens (see persistence_sync)");
     }

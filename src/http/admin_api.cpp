@@ -71,7 +71,7 @@ std::string statsJson(const BrokerStatus& s) {
           {"too_large", st.dropped_too_large},
           {"acl", st.dropped_acl}}},
         {"auth_failures", st.auth_failures},
-        {"retained", {{"messages", s.retained_messages}, {"bytes", s.retained_bytes}}},
+        {"retained", {{"messages", s.retained_messages}, {"bytes", s.retained_bytes}, {"on_disk", s.retained_on_disk}}},
         {"subscriptions", st.subscriptions},
         {"queued_messages", st.queued_messages},
         {"inflight_messages", st.inflight_messages},
@@ -288,6 +288,7 @@ std::string configJson(const config::Config& c) {
         {"persistence_sync", c.persistence_sync},
         {"persistence_sync_interval", c.persistence_sync_interval_ms},
         {"persistence_queue_memory", c.persistence_queue_memory},
+        {"persistence_retained_memory", c.persistence_retained_memory},
         {"http_listener", c.http_listener ? json{{"port", c.http_listener->port}, {"address", c.http_listener->address}}
                                           : json(nullptr)},
         {"http_auth_token", c.http_auth_token_file},

@@ -13,6 +13,7 @@ BrokerStatus gatherStatus(broker::Broker& broker) {
     s.connections_open = broker.connections.load(std::memory_order_relaxed);
     s.retained_messages = broker.retained().count();
     s.retained_bytes = broker.retained().bytes();
+    s.retained_on_disk = broker.retained().diskOnlyCount();
     s.output_queued_bytes = broker.output_queued.load(std::memory_order_relaxed);
     if (const store::Store* st = broker.store()) {
         s.persistence = true;

@@ -17,6 +17,7 @@ struct BrokerStatus {
     int64_t connections_open = 0;
     uint64_t retained_messages = 0;
     uint64_t retained_bytes = 0;
+    uint64_t retained_on_disk = 0;  // of retained_messages, held on disk only (persistence_retained_memory)
     int64_t output_queued_bytes = 0;
     bool persistence = false;
     uint64_t store_bytes = 0;  // persistence only

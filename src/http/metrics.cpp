@@ -137,8 +137,12 @@ std::string renderMetrics(const BrokerStatus& s) {
                 s.loop_lag_us, 1e-6);
 
     e.gauge("starling_retained_messages", "Retained messages.", s.retained_messages);
-    e.gauge("starling_retained_bytes", "Bytes held by retained messages (topic, properties, payload).",
+    e.gauge("starling_retained_bytes", "Bytes held in memory by retained messages (topic, properties, payload).",
             s.retained_bytes);
+    e.gauge("starling_retained_on_disk",
+            "Retained messages held on disk only (beyond persistence_retained_memory), read when a subscription "
+            "matches them.",
+            s.retained_on_disk);
     e.gauge("starling_subscriptions", "Subscriptions, online and offline sessions.", st.subscriptions);
     e.gauge("starling_queued_messages", "Messages queued for sessions (offline or window full).", st.queued_messages);
     e.gauge("starling_inflight_messages", "Outgoing QoS 1 and 2 messages awaiting acknowledgement.",

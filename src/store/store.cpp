@@ -1,7 +1,9 @@
 #include "store/store.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
@@ -93,6 +95,10 @@ std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::strin
     options.max_background_jobs = 2;
     options.IncreaseParallelism(2);
     options.compression = rocksdb::kNoCompression;
+    // Point reads of keys that are not there (is this retained topic stored?) mostly stop at the filter.
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     options.keep_log_file_num = 3;
     // A torn last WAL record after a crash is expected: drop it, keep everything before.
     options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -167,6 +173,19 @@ void Store::scan(const std::function<void(Kind, std::string_view, std::string_vi
         if (k.size() < 1) continue;
         fn(static_cast<Kind>(k[0]), std::string_view(k.data() + 1, k.size() - 1),
            std::string_view(it->value().data(), it->value().size()));
+    }
+}
+
+void Store::scan(Kind k, std::string_view prefix,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const {
+    const std::string start = key(k, prefix);
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(rocksdb::Slice(start)); it->Valid(); it->Next()) {
+        auto kv = it->key();
+        if (!kv.starts_with(rocksdb::Slice(start))) break;
+        if (!fn(std::string_view(kv.data() + 1, kv.size() - 1),
+                std::string_view(it->value().data(), it->value().size())))
+            break;
     }
 }
 

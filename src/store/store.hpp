@@ -69,6 +69,10 @@ class Store {
     [[nodiscard]] bool get(std::string_view key, std::string& value, std::string& error) const;
     // Every record, in key order: kind, the key after the kind byte, the value.
     void scan(const std::function<void(Kind, std::string_view key, std::string_view value)>& fn) const;
+    // The records of kind `k` whose key (after the kind byte) starts with `prefix`, in key order, until `fn`
+    // returns false.
+    void scan(Kind k, std::string_view prefix,
+              const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
     uint64_t approximateSize() const;
 
   private:

@@ -219,7 +219,7 @@ def test_metrics_reflect_the_clients_and_messages_of_the_test(hb):
     assert s["messages"]["publish_received"] == len(payloads) + 3
     assert s["messages"]["publish_sent"] == len(payloads) + 1
     assert s["messages"]["bytes_received"] == metric(m, "starling_bytes_received_total")
-    assert s["retained"] == {"messages": len(payloads), "bytes": retained_bytes}
+    assert s["retained"] == {"messages": len(payloads), "bytes": retained_bytes, "on_disk": 0}
     assert (s["subscriptions"], s["queued_messages"], s["inflight_messages"]) == (3, 2, 1)
     assert s["dropped"] == {"queue_full": 0, "output_limit": 0, "expired": 0, "too_large": 0, "acl": 0}
     assert s["store"] is None

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import time
 import urllib.request
 
@@ -457,5 +458,87 @@ def test_acknowledged_messages_to_a_shared_group_on_another_worker_survive_kill_
             s.close()
         lost = acked - set(got)
         assert not lost, f"{len(lost)} acknowledged messages lost, e.g. {sorted(lost)[:10]}\n" + b.log()[-3000:]
+    finally:
+        b.stop()
+
+
+def retained_by_mosquitto_sub(port, topic_filter, count):
+    """What Debian's mosquitto_sub receives on subscribing: `count` messages as {topic: payload}."""
+    out = subprocess.run(["mosquitto_sub", "-p", str(port), "-t", topic_filter, "-v", "-C", str(count), "-W", "30"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert len(got) == count, "a topic arrived twice"
+    return got
+
+
+def retained_nothing_more(port, topic_filter, expected):
+    """A raw subscriber gets exactly `expected` retained messages for `topic_filter`, and nothing after."""
+    c = RawClient(port)
+    c.connect("retained-check")
+    c.send(subscribe_packet(1, [(topic_filter, 0)]))
+    assert c.recv_packet()[0] == 0x90
+    got = {}
+    for _ in range(len(expected)):
+        topic, _, _, payload, _ = read_publish(c, timeout=10)
+        got[topic] = payload.decode()
+    with pytest.raises(socket.timeout):
+        c.recv_packet(timeout=0.5)
+    c.close()
+    assert got == expected
+
+
+def browse(http_port, prefix, limit):
+    url = f"http://127.0.0.1:{http_port}/api/v1/retained?prefix={prefix}&limit={limit}"
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def test_retained_messages_beyond_the_memory_budget_are_read_from_the_store(tmp_path):
+    """2,000 retained messages with a 64 KiB budget: most live on disk only, yet every subscription gets all its
+    matching messages (mosquitto_sub, wildcards and exact topics), replacing and deleting one that is on disk
+    only works [MQTT-3.3.1-5] [MQTT-3.3.1-10], and all of it survives kill -9 [MQTT-3.3.1-6]."""
+    port, http_port = free_port(), free_port()
+    extra = f"persistence_retained_memory 64kb\nhttp_listener {http_port} 127.0.0.1\n"
+    b = start(tmp_path, port, extra=extra)
+    try:
+        expected = {f"ret/{i % 20}/{i}": f"v{i}".ljust(200, ".") for i in range(2000)}
+        p = RawClient(port)
+        p.connect("ret-pub")
+        for n, (topic, payload) in enumerate(expected.items()):
+            p.send(publish_packet(topic, payload, qos=1, retain=True, pid=n + 1))
+        for _ in expected:
+            assert p.recv_packet(timeout=20)[0] == 0x40
+        # Each takes ~200 B + 320 B of bookkeeping: about 120 fit in 64 KiB.
+        st = wait_for(lambda: (lambda s: s if s["retained"]["on_disk"] > 1800 else None)(stats(http_port)),
+                      what="retained messages leaving memory")
+        assert st["retained"]["messages"] == 2000, st
+        assert st["retained"]["bytes"] <= 64 * 1024, st
+        assert retained_by_mosquitto_sub(port, "ret/#", 2000) == expected
+        assert retained_by_mosquitto_sub(port, "+/7/+", 100) == {t: v for t, v in expected.items()
+                                                                   if t.startswith("ret/7/")}
+        retained_nothing_more(port, "ret/3/23", {"ret/3/23": expected["ret/3/23"]})
+        retained_nothing_more(port, "ret/3/24", {})  # no such topic (24 % 20 is 4)
+
+        # Replace one and delete one of those on disk only (the first published are least recently used).
+        p.send(publish_packet("ret/0/0", "replaced", qos=1, retain=True, pid=1))
+        p.send(publish_packet("ret/1/1", "", qos=1, retain=True, pid=2))
+        for _ in range(2):
+            assert p.recv_packet(timeout=10)[0] == 0x40
+        p.close()
+        expected["ret/0/0"] = "replaced"
+        del expected["ret/1/1"]
+        retained_nothing_more(port, "ret/1/+", {t: v for t, v in expected.items() if t.startswith("ret/1/")})
+        assert browse(http_port, "ret/", 1)["total"] == 1999  # ($SYS messages count in the stats)
+
+        kill9(b)
+        b = start(tmp_path, port, extra=extra)
+        m = re.search(r"(\d+) retained message\(s\) \((\d+) on disk only\)", b.log())
+        assert m and int(m.group(1)) == 1999 and int(m.group(2)) > 1800, b.log()
+        assert retained_by_mosquitto_sub(port, "ret/#", 1999) == expected
+        retained_nothing_more(port, "ret/0/+", {t: v for t, v in expected.items() if t.startswith("ret/0/")})
+        page = browse(http_port, "ret/1/", 5)
+        assert page["total"] == 99 and [x["topic"] for x in page["messages"]] == sorted(
+            t for t in expected if t.startswith("ret/1/"))[:5], page
     finally:
         b.stop()

@@ -438,6 +438,9 @@ TEST(General, PersistenceQueueMemoryTakesSizesWithUnits) {
     EXPECT_EQ(parse("persistence_queue_memory 5m\n").persistence_queue_memory, 5'000'000u);
     EXPECT_EQ(parse("persistence_queue_memory 4096\n").persistence_queue_memory, 4096u);
     EXPECT_EQ(parse("persistence_queue_memory 0\n").persistence_queue_memory, 0u);  // no limit
+    EXPECT_EQ(parse("").persistence_retained_memory, 256ull << 20);
+    EXPECT_EQ(parse("persistence_retained_memory 1mb\n").persistence_retained_memory, 1u << 20);
+    EXPECT_EQ(parse("persistence_retained_memory 0\n").persistence_retained_memory, 0u);
 }
 
 TEST(General, PersistenceQueueMemoryErrors) {
