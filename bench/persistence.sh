@@ -47,6 +47,7 @@ Environment (defaults in brackets):
   QUEUED            QoS 1 messages queued for each offline session [3]
   RECOVERY_PAYLOAD  payload bytes of retained and queued messages [64]
   RECOVERY_SYNC     Starling's persistence_sync in the recovery part [interval]
+  RETAINED_MEMORY   Starling's persistence_retained_memory (e.g. 64mb, 0 = no limit); empty = its default []
   STOP_GRACE        seconds a broker gets to exit after SIGTERM before SIGKILL [10]
   SETTLE            pause between runs, seconds [1]
   BIN_DIR           where starling and starling_bench are [build/release/bin]
@@ -73,6 +74,7 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 SCENARIOS=${SCENARIOS-fanin1 pairs1 fanin1@50000 pairs1@50000}
 CONFIGS=${CONFIGS-none interval always mosquitto}
+RETAINED_MEMORY=${RETAINED_MEMORY:-}
 SYNC_INTERVAL=${SYNC_INTERVAL:-100}
 FANIN_PUBS=${FANIN_PUBS:-8}
 FANOUT_SUBS=${FANOUT_SUBS:-20}
@@ -229,6 +231,7 @@ write_config() {  # config(none|interval|always|mosquitto) port store-dir file [
             echo "persistence_sync_interval $SYNC_INTERVAL"
             echo "worker_threads $STARLING_THREADS"
             echo "output_limit 0 0 0"  # never drop QoS 0 for slow consumers (Mosquitto has no such limit)
+            [[ -z $RETAINED_MEMORY ]] || echo "persistence_retained_memory $RETAINED_MEMORY"
         fi
     } >"$file"
 }

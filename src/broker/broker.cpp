@@ -1,6 +1,7 @@
 #include "broker/broker.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 
 #include "broker/shard.hpp"
@@ -23,6 +24,11 @@ Broker::Broker(const config::Config& config, unsigned workers) : config_(config)
 }
 
 Broker::~Broker() = default;
+
+bool Broker::failpointArmed(std::string_view name) {
+    const char* armed = std::getenv("STARLING_FAILPOINT");
+    return armed && name == armed;
+}
 
 void Broker::setStore(std::unique_ptr<store::Store> s) {
     store_ = std::move(s);

@@ -56,6 +56,11 @@ class Broker {
     void setStore(std::unique_ptr<store::Store> s);
     store::Store* store() const { return store_.get(); }
     std::atomic<uint64_t> next_message_id{1};
+    // Test-only fault injection: STARLING_FAILPOINT=kill-before-handoff makes the first worker that committed
+    // a pending-route marker for another worker write its acknowledgements and then die by SIGKILL without
+    // handing the message on, so a test can hit the window the markers cover every time.
+    const bool failpoint_kill_before_handoff = failpointArmed("kill-before-handoff");
+    static bool failpointArmed(std::string_view name);
     // Persistent sessions that have a record in the store: while there are none, nothing is stored per message.
     std::atomic<int64_t> stored_sessions{0};
     // Store references to message bodies (M records) of messages with a queued delivery evicted from memory

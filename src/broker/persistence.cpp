@@ -418,6 +418,7 @@ void Shard::storePublish(const Message& m, uint64_t workers,
             v.str(*key);
         }
         batch_.put(pendingKey(id, w), v.data());
+        if (w != index_) marked_elsewhere_ = true;
     }
 }
 

@@ -334,6 +334,17 @@ void Shard::tick(uint64_t now_ms) {
 
 void Shard::flush() {
     commitStore(systemNowMs());
+    if (std::exchange(marked_elsewhere_, false) && broker_.failpoint_kill_before_handoff && outbox_mask_) {
+        spdlog::warn(
+            "Failpoint kill-before-handoff: not handing this turn's messages on; dying once its "
+            "acknowledgements are written.");
+        kill_due_ = true;
+        for (; outbox_mask_; outbox_mask_ &= outbox_mask_ - 1) {
+            unsigned w = static_cast<unsigned>(__builtin_ctzll(outbox_mask_));
+            outbox_[w] = {};
+            shared_outbox_[w] = {};
+        }
+    }
     while (outbox_mask_) {
         unsigned w = static_cast<unsigned>(__builtin_ctzll(outbox_mask_));
         outbox_mask_ &= outbox_mask_ - 1;

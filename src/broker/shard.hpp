@@ -97,6 +97,8 @@ class Shard {
     void restoreRoute(const MessagePtr& m, std::string_view marker);
     // Commits this turn's store batch (the acknowledgements written after it rely on it).
     void commitStore(uint64_t now_ms);
+    // The kill-before-handoff failpoint (Broker) fired in this turn: die once the acknowledgements are out.
+    bool killDue() const { return kill_due_; }
 
     // This worker's view of the broker's authentication and ACLs (refreshed when a reload swapped them).
     const Security& security();
@@ -257,7 +259,9 @@ class Shard {
     };
     std::vector<DelayedRefusal> delayed_refusals_;  // set while deliverShared calls deliver()
     uint64_t random_state_ = 0x9E3779B97F4A7C15ull;
-    uint64_t outbox_mask_ = 0;  // workers whose outbox is not empty
+    uint64_t outbox_mask_ = 0;       // workers whose outbox is not empty
+    bool marked_elsewhere_ = false;  // this turn's batch has a pending-route marker for another worker
+    bool kill_due_ = false;
     uint64_t match_generation_ = 0;
     std::vector<Session*> matched_;
     std::vector<std::pair<unsigned, const std::string*>> shared_choices_;  // publish(): worker, group key

@@ -236,6 +236,8 @@ void Server::start() {
         impl_->broker.setStore(std::move(st));
         broker::recoverFromStore(impl_->broker);
     }
+    if (impl_->broker.failpoint_kill_before_handoff)
+        spdlog::warn("STARLING_FAILPOINT=kill-before-handoff is set: this broker will kill itself (for tests only).");
     std::vector<config::Listener> listeners = cfg.listeners;
     if (listeners.empty()) {
         // No listener configured: local only, like Mosquitto 2.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <csignal>
+#include <mutex>
+#include <thread>
 
 #include "net/tcp_connection.hpp"
 
@@ -30,6 +33,17 @@ void Worker::endTurn() {
         for (auto& c : flushing_)
             c->writeNow();
         flushing_.clear();
+    }
+    if (shard_.killDue()) {
+        // The failpoint (test only): the acknowledgements are on their way to the kernel; die before anything
+        // else happens, without the chance to clean up that a crash does not give either.
+        static std::once_flag once;
+        std::call_once(once, [] {
+            std::thread([] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                std::raise(SIGKILL);
+            }).detach();
+        });
     }
 }
 

@@ -396,8 +396,8 @@ def test_acknowledged_messages_to_a_shared_group_on_another_worker_survive_kill_
     the worker the publisher's is not on, so every message crosses workers after its PUBACK: a crash in between
     must not lose it (a pending-route marker names the group). Three kill -9 rounds mid-stream; every
     acknowledged message reaches one of the two members. (The window between the publisher's commit and the
-    member worker's is microseconds: this run did not hit it before the markers existed either, so it guards
-    the marker and recovery paths against regressions rather than proving the window closed.)"""
+    member worker's is microseconds, so random kills rarely hit it: the failpoint test below hits it every
+    time.)"""
     port = free_port()
     pub_id = "share-pub"
     members = [c for c in (f"share-m{i}" for i in range(40)) if owner(c) != owner(pub_id)][:2]
@@ -540,5 +540,52 @@ def test_retained_messages_beyond_the_memory_budget_are_read_from_the_store(tmp_
         page = browse(http_port, "ret/1/", 5)
         assert page["total"] == 99 and [x["topic"] for x in page["messages"]] == sorted(
             t for t in expected if t.startswith("ret/1/"))[:5], page
+    finally:
+        b.stop()
+
+
+@pytest.mark.parametrize("qos", [1, 2])
+def test_a_message_acknowledged_but_not_yet_handed_to_the_subscribers_worker_survives_kill_9(tmp_path, qos):
+    """The window the pending-route markers cover, hit every time: the publisher's worker commits its batch
+    and acknowledges (PUBACK / PUBREC), then dies before the subscribers' worker got the message
+    (STARLING_FAILPOINT=kill-before-handoff). After the restart the persistent subscriber and the shared
+    group's member, both on the other worker, get it, QoS 2 exactly once [MQTT-4.3.3-2]."""
+    port = free_port()
+    pub_id = "fp-pub"
+    others = [c for c in (f"fp-{i}" for i in range(40)) if owner(c) != owner(pub_id)]
+    sub_id, member_id = others[:2]
+    b = start(tmp_path, port)
+    for cid, topic_filter in ((sub_id, "fp/#"), (member_id, "$share/g/fp/#")):
+        s = RawClient(port)
+        s.connect(cid, clean=False)
+        s.send(subscribe_packet(1, [(topic_filter, 2)]))
+        assert s.recv_packet()[0] == 0x90
+        s.close()
+    b.stop()
+
+    os.environ["STARLING_FAILPOINT"] = "kill-before-handoff"
+    try:
+        b = start(tmp_path, port)
+    finally:
+        del os.environ["STARLING_FAILPOINT"]
+    try:
+        p = RawClient(port)
+        p.connect(pub_id)
+        p.send(publish_packet("fp/t", "acked", qos=qos, pid=7))
+        assert p.recv_packet(timeout=5) == ((0x40 if qos == 1 else 0x50), b"\x00\x07")
+        assert b.proc.wait(timeout=10) == -signal.SIGKILL
+        assert "Failpoint kill-before-handoff" in b.log()
+        b._log.close()
+        b = start(tmp_path, port)
+        assert "1 message(s) routed again" in b.log(), b.log()
+        for cid in (sub_id, member_id):
+            s = RawClient(port)
+            assert s.connect(cid, clean=False) == b"\x01\x00"
+            topic, got_qos, pid, payload, dup = read_publish(s)
+            assert (topic, got_qos, payload) == ("fp/t", qos, b"acked")
+            ack(s, got_qos, pid)
+            with pytest.raises(socket.timeout):
+                s.recv_packet(timeout=0.5)  # once
+            s.close()
     finally:
         b.stop()
