@@ -517,7 +517,10 @@ void recoverFromStore(Broker& broker) {
     struct Rec {
         std::unique_ptr<Session> session;
         std::vector<std::pair<std::string, SubscriptionEntry>> subs;
-        std::vector<std::pair<uint64_t, std::string>> queued, inflight;  // seq, value
+        // Queued deliveries, decoded during the scan (message bodies come before them in key order, so each
+        // is resident or evicted at once: the scan holds no copy of the records).
+        std::vector<QueuedDelivery> queued;
+        std::vector<std::pair<uint64_t, std::string>> inflight;  // seq, value (they come before the bodies)
         std::vector<uint16_t> incoming;
         bool restored = false;
     };
@@ -548,6 +551,29 @@ void recoverFromStore(Broker& broker) {
             v = (v << 8) | c;
         return v;
     };
+    // A stored body by id, read on first use; null when there is none (or it cannot be read).
+    auto body = [&](uint64_t id) -> Body* {
+        auto it = messages.find(id);
+        if (it == messages.end()) return nullptr;
+        if (!it->second.message) {
+            std::string error;
+            it->second.message = readStoredMessage(*st, id, error);
+            if (!it->second.message) {
+                spdlog::error("Stored message {} cannot be read: {}.", id, error);
+                messages.erase(it);
+                return nullptr;
+            }
+        }
+        return &it->second;
+    };
+    // Restored sessions are offline: each worker keeps their queued messages in memory up to its share of
+    // persistence_queue_memory, oldest first (what is sent first on reconnect), the rest stays on disk.
+    std::vector<uint64_t> resident(broker.workerCount(), 0);
+    const uint64_t limit = broker.config().persistence_queue_memory;
+    const uint64_t share =
+        limit ? std::max<uint64_t>(limit / broker.workerCount(), 1) : std::numeric_limits<uint64_t>::max();
+    const uint64_t eager_limit = limit ? limit : std::numeric_limits<uint64_t>::max();
+    uint64_t eager_bytes = 0;
     st->scan([&](Kind kind, std::string_view k, std::string_view v) {
         std::string_view cid, rest;
         switch (kind) {
@@ -556,8 +582,15 @@ void recoverFromStore(Broker& broker) {
                 if (!readMessage(v, init) || k.size() != 8) return void(++bad);
                 uint64_t id = be(k);
                 max_id = std::max(max_id, id);
-                messages[id].size =
-                    static_cast<uint32_t>(init.topic.size() + init.properties.size() + init.payload.size());
+                Body& b = messages[id];
+                b.size = static_cast<uint32_t>(init.topic.size() + init.properties.size() + init.payload.size());
+                // The oldest bodies, up to the queues' budget, are decoded now rather than read again one by
+                // one when their queued records come (most of those stay in memory); the unused ones are
+                // dropped at the end.
+                if (eager_bytes + b.size <= eager_limit) {
+                    b.message = Message::create(init);
+                    eager_bytes += b.size;
+                }
                 return;
             }
             case Kind::kPending:
@@ -614,13 +647,39 @@ void recoverFromStore(Broker& broker) {
                 sessions[std::string(cid)].subs.emplace_back(std::string(rest), e);
                 return;
             }
-            case Kind::kQueued:
-            case Kind::kInflight: {
+            case Kind::kQueued: {
                 if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
-                auto& rec = sessions[std::string(cid)];
-                (kind == Kind::kQueued ? rec.queued : rec.inflight).emplace_back(be(rest), std::string(v));
+                store::Reader r(v);
+                uint64_t id = r.u64();
+                QueuedDelivery d;
+                d.qos = static_cast<QoS>(r.u8() & 3);
+                d.retain = r.u8() != 0;
+                d.shared = std::string(r.str());
+                d.subscription_ids = readIds(r);
+                d.seq = be(rest);
+                if (!r.ok()) return void(++bad);
+                auto it = messages.find(id);
+                if (it == messages.end()) return;  // its body is gone (unreadable, counted there)
+                const uint32_t size = it->second.size;
+                uint64_t& worker_resident = resident[broker.ownerOf(cid)];
+                if (d.shared.empty() && worker_resident + size > share) {
+                    d.message_id = id;
+                    d.evicted_bytes = size;
+                    ++it->second.evicted;
+                } else {
+                    Body* b = body(id);
+                    if (!b) return;
+                    d.message = b->message;
+                    ++d.message->durable().refs;
+                    worker_resident += size;
+                }
+                sessions[std::string(cid)].queued.push_back(std::move(d));
                 return;
             }
+            case Kind::kInflight:
+                if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
+                sessions[std::string(cid)].inflight.emplace_back(be(rest), std::string(v));
+                return;
             case Kind::kIncoming:
                 if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
                 sessions[std::string(cid)].incoming.push_back(static_cast<uint16_t>(be(rest)));
@@ -630,60 +689,22 @@ void recoverFromStore(Broker& broker) {
     });
     broker.next_message_id.store(max_id + 1);
 
-    // A stored body by id, read on first use; null when there is none (or it cannot be read).
-    auto body = [&](uint64_t id) -> Body* {
-        auto it = messages.find(id);
-        if (it == messages.end()) return nullptr;
-        if (!it->second.message) {
-            std::string error;
-            it->second.message = readStoredMessage(*st, id, error);
-            if (!it->second.message) {
-                spdlog::error("Stored message {} cannot be read: {}.", id, error);
-                messages.erase(it);
-                return nullptr;
-            }
-        }
-        return &it->second;
-    };
-    // Restored sessions are offline: each worker keeps their queued messages in memory up to its share of
-    // persistence_queue_memory, oldest first (what is sent first on reconnect), the rest stays on disk.
-    std::vector<uint64_t> resident(broker.workerCount(), 0);
-    const uint64_t limit = broker.config().persistence_queue_memory;
-    const uint64_t share =
-        limit ? std::max<uint64_t>(limit / broker.workerCount(), 1) : std::numeric_limits<uint64_t>::max();
     size_t restored = 0, queued = 0, inflight = 0, evicted = 0;
     for (auto& [cid, rec] : sessions) {
         if (!rec.session) continue;  // records without a session: removed below
         Session& s = *rec.session;
-        uint64_t& worker_resident = resident[broker.ownerOf(cid)];
-        for (auto& [seq, value] : rec.queued) {
-            store::Reader r(value);
-            uint64_t id = r.u64();
-            QueuedDelivery d;
-            d.qos = static_cast<QoS>(r.u8() & 3);
-            d.retain = r.u8() != 0;
-            d.shared = std::string(r.str());
-            d.subscription_ids = readIds(r);
-            d.seq = seq;
-            auto it = messages.find(id);
-            if (!r.ok() || it == messages.end()) continue;
-            const uint32_t size = it->second.size;
-            if (d.shared.empty() && worker_resident + size > share) {
-                d.message_id = id;
-                d.evicted_bytes = size;
-                ++it->second.evicted;
-                ++evicted;
+        if (!rec.queued.empty()) s.next_seq = std::max(s.next_seq, rec.queued.back().seq + 1);
+        for (auto& d : rec.queued) {
+            if (d.message) {
+                s.queued_bytes += d.message->size();
             } else {
-                Body* b = body(id);
-                if (!b) continue;
-                d.message = b->message;
-                ++d.message->durable().refs;
-                worker_resident += size;
+                s.queued_bytes += d.evicted_bytes;
+                ++evicted;
             }
-            s.queued_bytes += size;
             s.queue.push_back(std::move(d));
             ++queued;
         }
+        std::vector<QueuedDelivery>().swap(rec.queued);
         for (auto& [seq, value] : rec.inflight) {
             store::Reader r(value);
             OutgoingInflight e;
@@ -709,8 +730,7 @@ void recoverFromStore(Broker& broker) {
         }
         if (!s.inflight.empty()) s.setLastPacketId(s.inflight.back().packet_id);
         // New records go after the restored ones (the session record's counter may be older than them).
-        for (auto* list : {&rec.queued, &rec.inflight})
-            if (!list->empty()) s.next_seq = std::max(s.next_seq, list->back().first + 1);
+        if (!rec.inflight.empty()) s.next_seq = std::max(s.next_seq, rec.inflight.back().first + 1);
         for (uint16_t pid : rec.incoming)
             s.incoming_qos2.insert(pid);
         rec.restored = true;
@@ -718,6 +738,17 @@ void recoverFromStore(Broker& broker) {
         broker.stored_sessions.fetch_add(1, std::memory_order_relaxed);
         broker.shard(broker.ownerOf(cid)).restoreSession(std::move(rec.session), std::move(rec.subs));
         ++restored;
+    }
+    // Queued records of sessions that are gone (deleted below) hold no reference.
+    for (auto& [cid, rec] : sessions) {
+        if (rec.restored) continue;
+        for (auto& d : rec.queued) {
+            if (d.message) {
+                --d.message->durable().refs;
+            } else if (auto it = messages.find(d.message_id); it != messages.end()) {
+                --it->second.evicted;
+            }
+        }
     }
     // The references of bodies with evicted deliveries are counted in Broker::parked from now on (with those
     // of the copy in memory, if any), before any new record refers to them.
