@@ -56,6 +56,8 @@ class Broker {
     void setStore(std::unique_ptr<store::Store> s);
     store::Store* store() const { return store_.get(); }
     std::atomic<uint64_t> next_message_id{1};
+    // Records the last recovery skipped because they could not be decoded (reported as a metric).
+    std::atomic<uint64_t> unreadable_records{0};
     // Test-only fault injection: STARLING_FAILPOINT=kill-before-handoff makes the first worker that committed
     // a pending-route marker for another worker write its acknowledgements and then die by SIGKILL without
     // handing the message on, so a test can hit the window the markers cover every time.

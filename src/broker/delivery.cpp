@@ -16,8 +16,7 @@ using protocol::QoS;
 
 bool Shard::publish(const MessagePtr& m) {
     if (m->retain()) {
-        broker_.retained().set(m);
-        if (RetainedStore::persists(m->topic())) storeRetained(m);
+        if (broker_.retained().set(m)) storeRetained(m);
     }
     const TopicPath topic(m->topic());  // cut once, for every trie below
     uint64_t workers = 0;

@@ -188,8 +188,7 @@ bool Shard::clearRetained(std::string_view topic) {
     init.topic = topic;
     init.retain = true;
     auto empty = Message::create(init);
-    broker_.retained().set(empty);
-    storeRetained(empty);
+    if (broker_.retained().set(empty)) storeRetained(empty);
     spdlog::info("Admin API: deleted the retained message of {}.", topic);
     return true;
 }

@@ -88,8 +88,8 @@ class StoreRetainedDisk final : public RetainedDisk {
   public:
     explicit StoreRetainedDisk(const store::Store& st) : st_(st) {}
     bool contains(std::string_view topic) const override {
-        std::string value, error;
-        bool found = st_.get(store::key(Kind::kRetained, topic), value, error);
+        std::string error;
+        bool found = st_.contains(store::key(Kind::kRetained, topic), error);
         if (!error.empty()) spdlog::error("Retained message of {} cannot be read: {}.", topic, error);
         return found;
     }
@@ -101,7 +101,9 @@ class StoreRetainedDisk final : public RetainedDisk {
     }
     void scan(std::string_view prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-        st_.scan(Kind::kRetained, prefix, fn);
+        std::string error;
+        st_.scan(Kind::kRetained, prefix, fn, error);
+        if (!error.empty()) spdlog::error("Retained messages under '{}' cannot all be read: {}.", prefix, error);
     }
     MessagePtr decode(std::string_view value) const override { return decodeMessage(value); }
 
@@ -380,7 +382,7 @@ void Shard::storeRetained(const MessagePtr& m) {
     } else {
         batch_.put(k, encodeMessage(*m));
     }
-    if (broker_.retained().tracksWrites()) retained_written_.push_back(m);
+    retained_written_.push_back(m);  // reported once committed
 }
 
 void Shard::storePublish(const Message& m, uint64_t workers,
@@ -441,13 +443,18 @@ void Shard::commitStore(uint64_t now_ms) {
     if (!batch_.empty()) {
         std::string error;
         auto started = std::chrono::steady_clock::now();
-        // Retained records written: those messages may leave memory now. Rarely another worker wrote a newer
-        // record of a topic first; then the newer one is written again, after (the third time, next turn).
+        // Retained records written: those messages may leave memory now. Rarely another worker wrote a record
+        // of the same topic at the same time; then the current one is written again, after (the third time, next
+        // turn).
         for (int round = 0;; ++round) {
             if (!store_->commit(batch_, error)) {
                 stats_.store_errors.add();
                 spdlog::error("Store write failed: {}", error);
-                retained_written_.clear();  // not written: those messages stay in memory
+                // Not written: those retained messages stay in memory and go in the next batch again.
+                auto again = broker_.retained().failed(retained_written_);
+                retained_written_.clear();
+                for (auto& m : again)
+                    storeRetained(m);
                 break;
             }
             if (retained_written_.empty()) break;
@@ -535,7 +542,7 @@ void recoverFromStore(Broker& broker) {
     // read from the store when asked for.
     broker.retained().attachDisk(std::make_unique<StoreRetainedDisk>(*st), broker.config().persistence_retained_memory);
     size_t retained = 0;
-    std::vector<std::string> expired_retained;
+    std::vector<std::string> dropped_retained;
     uint64_t max_id = 0;
     size_t bad = 0;
     auto splitClient = [](std::string_view k, std::string_view& cid, std::string_view& rest) {
@@ -598,9 +605,9 @@ void recoverFromStore(Broker& broker) {
                 return;
             case Kind::kRetained: {
                 auto m = decodeMessage(v);
-                if (!m) return void(++bad);
-                if (m->expired(now)) {
-                    expired_retained.push_back(store::key(Kind::kRetained, k));
+                if (!m || m->expired(now)) {
+                    if (!m) ++bad;
+                    dropped_retained.push_back(store::key(Kind::kRetained, k));
                 } else {
                     broker.retained().restore(m);
                     ++retained;
@@ -688,6 +695,7 @@ void recoverFromStore(Broker& broker) {
         ++bad;
     });
     broker.next_message_id.store(max_id + 1);
+    broker.unreadable_records.store(bad);
 
     size_t restored = 0, queued = 0, inflight = 0, evicted = 0;
     for (auto& [cid, rec] : sessions) {
@@ -787,7 +795,7 @@ void recoverFromStore(Broker& broker) {
         cleanup.del(store::key(Kind::kMessage, id));
         ++dropped;
     }
-    for (auto& k : expired_retained)
+    for (auto& k : dropped_retained)
         cleanup.del(k);
     for (auto& [cid, rec] : sessions) {
         if (rec.restored) continue;

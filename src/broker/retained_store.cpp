@@ -108,7 +108,7 @@ void RetainedStore::trim() {
     }
 }
 
-void RetainedStore::set(const MessagePtr& m) {
+bool RetainedStore::set(const MessagePtr& m) {
     std::lock_guard lock(mu_);
     // A topic the store holds: the caller writes its record and reports it with stored().
     const bool on_disk = disk_ && persists(m->topic());
@@ -120,19 +120,23 @@ void RetainedStore::set(const MessagePtr& m) {
         } else if (n && n->state == State::kDeleted) {
             // Deleted already: this deletion is written too.
         } else if (on_disk && disk_only_ && disk_->contains(m->topic())) {
+            if (!n) n = make(m->topic());
             --disk_only_;
             --count_;
-            if (!n) n = make(m->topic());
         } else {
-            return;  // nothing to delete
+            // Nothing to delete: no node, so no record of the topic on its way either, and none on disk.
+            return false;
         }
-        if (!on_disk) return forget(n);
+        if (!on_disk) {
+            forget(n);
+            return false;
+        }
         // Until the deletion is written, the store may still have a record: hide it.
         n->message = m;
         n->state = State::kDeleted;
         n->written = false;
         ++n->pending;
-        return;
+        return true;
     }
     if (!n) n = make(m->topic());
     if (n->holds()) {
@@ -150,23 +154,41 @@ void RetainedStore::set(const MessagePtr& m) {
     ++resident_;
     bytes_ += m->size();
     if (on_disk) ++n->pending;
+    return on_disk;
 }
 
 std::vector<MessagePtr> RetainedStore::stored(const std::vector<MessagePtr>& written) {
     std::vector<MessagePtr> again;
     std::lock_guard lock(mu_);
     if (!disk_) return again;
-    for (auto& m : written) {
+    // Last to first: a batch applies its records in order, so of one topic's records in this batch only the last
+    // counts; the earlier ones only leave the pending count.
+    std::unordered_set<const Node*> seen;
+    for (auto it = written.rbegin(); it != written.rend(); ++it) {
+        const MessagePtr& m = *it;
         Node* n = find(m->topic());
-        if (!n || !n->pending) continue;  // not from set() (an admin deletion of nothing)
+        if (!n || !n->pending) continue;  // cannot happen: every reported record was counted by set()
         --n->pending;
+        if (written.size() > 1 && !seen.insert(n).second) continue;
         if (n->message == m) {
-            n->written = true;
+            if (n->reordered) {
+                // An older record of the topic was reported before this one: it may have been committed after
+                // it. Write this one again, after both.
+                n->reordered = false;
+                again.push_back(m);
+                ++n->pending;
+            } else {
+                n->written = true;
+            }
         } else if (n->written) {
-            // The topic's current state was written before this older record: write it again.
+            // The topic's current state was written and reported before this older record: write it again.
             again.push_back(n->message);
             n->written = false;
             ++n->pending;
+        } else {
+            // The current state's record is still to be reported; whichever committed last, it is written again
+            // once it is.
+            n->reordered = true;
         }
         if (n->pending || !n->written) continue;
         if (n->holds()) {
@@ -176,6 +198,24 @@ std::vector<MessagePtr> RetainedStore::stored(const std::vector<MessagePtr>& wri
         }
     }
     trim();
+    return again;
+}
+
+std::vector<MessagePtr> RetainedStore::failed(const std::vector<MessagePtr>& lost) {
+    std::vector<MessagePtr> again;
+    std::lock_guard lock(mu_);
+    if (!disk_) return again;
+    std::unordered_set<const Node*> seen;
+    for (auto& m : lost) {
+        Node* n = find(m->topic());
+        if (!n || !n->pending) continue;
+        --n->pending;
+        // The topic's current state is not in the store if this was its record: write it again.
+        if (n->message == m && seen.insert(n).second) {
+            again.push_back(m);
+            ++n->pending;
+        }
+    }
     return again;
 }
 

@@ -53,12 +53,16 @@ class RetainedStore {
     // from `disk`. Before any message is stored or restored.
     void attachDisk(std::unique_ptr<RetainedDisk> disk, uint64_t budget);
 
-    // Stores `m` under its topic, or deletes the topic's message when the payload is empty.
-    void set(const MessagePtr& m);
-    // After a worker's write batch with these messages' records reached the store (each set() earlier, on a
-    // persisting topic with a disk attached: every such set() is followed by its record and this call). Returns
-    // the messages whose records that worker must write again (an older record landed after theirs).
+    // Stores `m` under its topic, or deletes the topic's message when the payload is empty. True when the
+    // caller must write its record to the store and report it with stored() (or failed()).
+    [[nodiscard]] bool set(const MessagePtr& m);
+    // After a worker's write batch with these messages' records reached the store (those set() said to write,
+    // in batch order). Returns the messages whose records that worker must write again (an older record may
+    // have landed after theirs).
     [[nodiscard]] std::vector<MessagePtr> stored(const std::vector<MessagePtr>& written);
+    // The batch with these records could not be written: returns the messages to write again (those that are
+    // still their topic's current state).
+    [[nodiscard]] std::vector<MessagePtr> failed(const std::vector<MessagePtr>& lost);
     // Recovery: a message read from the store, kept in memory while the budget allows.
     void restore(const MessagePtr& m);
 
@@ -74,14 +78,13 @@ class RetainedStore {
     size_t count() const;          // all retained messages, on disk only or not
     uint64_t bytes() const;        // topic, properties and payload of those held in memory
     size_t diskOnlyCount() const;  // those on disk only
-    // Whether the store holds retained messages (a disk attached): writes are reported with stored().
-    bool tracksWrites() const { return disk_ != nullptr; }
 
     // One page of the retained messages whose topic starts with `prefix` (plain text, not a filter: "a/b"
     // finds "a/b", "a/b/c" and "a/bc"), in byte order of topic, after the topic `after` ("": from the
     // first). `total` counts every message under the prefix, `remaining` those after `after` (this page's
     // included). For the admin API, any thread: it visits the messages under the prefix with the lock held
-    // but copies only `limit` of them; those on disk are read after, without the lock.
+    // but copies only `limit` of them (all of them while some messages are on disk only: those topics must not
+    // be counted twice); those on disk are read after, without the lock.
     struct Page {
         std::vector<MessagePtr> messages;
         size_t total = 0;
@@ -104,7 +107,8 @@ class RetainedStore {
         Node* lru_next = nullptr;
         uint32_t pending = 0;  // records of this topic in workers' batches, not yet reported stored()
         State state = State::kNone;
-        bool written = false;  // the store has this state (the message, or that there is none)
+        bool written = false;    // the store has this state (the message, or that there is none)
+        bool reordered = false;  // an older record was reported while this state's record was on its way
         bool holds() const { return state == State::kMessage; }
         // On the LRU list: a message the store has, with no other record of its topic on the way.
         bool evictable() const { return state == State::kMessage && written && pending == 0; }

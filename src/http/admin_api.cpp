@@ -81,7 +81,13 @@ std::string statsJson(const BrokerStatus& s) {
         {"publish_by_qos", {{"in", st.publish_in_by_qos}, {"out", st.publish_out_by_qos}}},
         {"tls_failures", st.tls_failures},
         {"event_loop_lag_ms", lagMs},
-        {"store", s.persistence ? json{{"bytes", s.store_bytes}, {"write_errors", st.store_errors}} : json(nullptr)},
+        {"store", s.persistence ? json{{"bytes", s.store_bytes},
+                                       {"write_errors", st.store_errors},
+                                       {"damaged", s.store_moved_aside ? json("moved_aside")
+                                                   : s.store_repaired  ? json("repaired")
+                                                                       : json(nullptr)},
+                                       {"unreadable_records", s.store_unreadable_records}}
+                                : json(nullptr)},
     };
     return dump(j);
 }

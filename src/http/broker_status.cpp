@@ -18,6 +18,9 @@ BrokerStatus gatherStatus(broker::Broker& broker) {
     if (const store::Store* st = broker.store()) {
         s.persistence = true;
         s.store_bytes = st->approximateSize();
+        s.store_repaired = st->opened() == store::Store::Opened::kRepaired;
+        s.store_moved_aside = st->opened() == store::Store::Opened::kMovedAside;
+        s.store_unreadable_records = broker.unreadable_records.load(std::memory_order_relaxed);
     }
     s.workers = broker.workerCount();
     for (unsigned w = 0; w < s.workers; ++w)

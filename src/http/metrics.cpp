@@ -160,6 +160,13 @@ std::string renderMetrics(const BrokerStatus& s) {
         e.gauge("starling_store_bytes", "Approximate size of the persistent store (SST files and memtables).",
                 s.store_bytes);
         e.counter("starling_store_write_errors_total", "Failed writes to the persistent store.", st.store_errors);
+        e.labelled("starling_store_damaged", "gauge",
+                   "1 when the store was damaged at start-up: repaired, or moved aside and an empty one started "
+                   "(see the log).",
+                   "action",
+                   {{"repaired", s.store_repaired ? 1u : 0u}, {"moved_aside", s.store_moved_aside ? 1u : 0u}});
+        e.gauge("starling_store_unreadable_records",
+                "Records the last start-up skipped because they could not be decoded.", s.store_unreadable_records);
         e.summary("starling_store_write_seconds", "Time spent committing write batches to the store.",
                   double(st.store_commit_us) / 1e6, st.store_commits);
     }

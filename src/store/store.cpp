@@ -105,12 +105,14 @@ std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::strin
     std::filesystem::create_directories(dir);
     rocksdb::DB* raw = nullptr;
     auto status = rocksdb::DB::Open(options, dir, &raw);
+    Opened opened = Opened::kIntact;
     if (!status.ok()) {
         notice = "store in " + dir + " cannot be opened (" + status.ToString() + "); ";
         auto repaired = rocksdb::RepairDB(dir, options);
         if (repaired.ok()) status = rocksdb::DB::Open(options, dir, &raw);
         if (repaired.ok() && status.ok()) {
             notice += "repaired it";
+            opened = Opened::kRepaired;
         } else {
             auto stamp = std::to_string(
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -121,6 +123,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::strin
             std::filesystem::create_directories(dir);
             status = rocksdb::DB::Open(options, dir, &raw);
             notice += "moved it aside to " + aside + " and started an empty store";
+            opened = Opened::kMovedAside;
             if (!status.ok()) {
                 notice += ", which failed too: " + status.ToString();
                 return nullptr;
@@ -131,6 +134,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::strin
     s->impl_ = std::make_unique<Impl>();
     s->impl_->db.reset(raw);
     s->sync_ = sync;
+    s->opened_ = opened;
     return s;
 }
 
@@ -166,6 +170,18 @@ bool Store::get(std::string_view k, std::string& value, std::string& error) cons
     return false;
 }
 
+bool Store::contains(std::string_view k, std::string& error) const {
+    error.clear();
+    rocksdb::Slice key(k.data(), k.size());
+    std::string ignored;
+    if (!impl_->db->KeyMayExist(rocksdb::ReadOptions(), impl_->db->DefaultColumnFamily(), key, &ignored)) return false;
+    rocksdb::PinnableSlice value;
+    auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->db->DefaultColumnFamily(), key, &value);
+    if (status.ok()) return true;
+    if (!status.IsNotFound()) error = status.ToString();
+    return false;
+}
+
 void Store::scan(const std::function<void(Kind, std::string_view, std::string_view)>& fn) const {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -176,17 +192,28 @@ void Store::scan(const std::function<void(Kind, std::string_view, std::string_vi
     }
 }
 
-void Store::scan(Kind k, std::string_view prefix,
-                 const std::function<bool(std::string_view, std::string_view)>& fn) const {
+void Store::scan(Kind k, std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+                 std::string& error) const {
+    error.clear();
     const std::string start = key(k, prefix);
-    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+    // The first key after every key that starts with `start`: its last byte below 0xFF incremented. A bound
+    // keeps the iterator from walking deletion tombstones past the range.
+    std::string end = start;
+    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF)
+        end.pop_back();
+    if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(end);
+    if (!end.empty()) ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
     for (it->Seek(rocksdb::Slice(start)); it->Valid(); it->Next()) {
         auto kv = it->key();
         if (!kv.starts_with(rocksdb::Slice(start))) break;
         if (!fn(std::string_view(kv.data() + 1, kv.size() - 1),
                 std::string_view(it->value().data(), it->value().size())))
-            break;
+            return;
     }
+    if (!it->status().ok()) error = it->status().ToString();
 }
 
 uint64_t Store::approximateSize() const {

@@ -58,6 +58,10 @@ class Store {
     static std::unique_ptr<Store> open(const std::string& dir, Sync sync, std::string& notice);
     ~Store();
 
+    // What open() found: an intact database, a damaged one it repaired, or one it moved aside.
+    enum class Opened { kIntact, kRepaired, kMovedAside };
+    Opened opened() const { return opened_; }
+
     // Writes the batch atomically (synced to disk when the policy is kAlways) and empties it.
     bool commit(Batch& b, std::string& error);
     // The interval policy: makes what was committed so far durable on disk.
@@ -67,12 +71,15 @@ class Store {
     // One record by its whole key (as key() builds it). False when it is missing; `error` is set when the
     // read itself failed (I/O, corruption), empty for a plain miss.
     [[nodiscard]] bool get(std::string_view key, std::string& value, std::string& error) const;
+    // Whether a record exists, without copying it (a bloom filter answers most misses).
+    [[nodiscard]] bool contains(std::string_view key, std::string& error) const;
     // Every record, in key order: kind, the key after the kind byte, the value.
     void scan(const std::function<void(Kind, std::string_view key, std::string_view value)>& fn) const;
     // The records of kind `k` whose key (after the kind byte) starts with `prefix`, in key order, until `fn`
     // returns false.
+    // `error` is set when the scan stopped on a read error (I/O, corruption), empty otherwise.
     void scan(Kind k, std::string_view prefix,
-              const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+              const std::function<bool(std::string_view key, std::string_view value)>& fn, std::string& error) const;
     uint64_t approximateSize() const;
 
   private:
@@ -80,6 +87,7 @@ class Store {
     struct Impl;
     std::unique_ptr<Impl> impl_;
     Sync sync_ = Sync::kInterval;
+    Opened opened_ = Opened::kIntact;
 };
 
 // Little helpers to encode records: fixed-width big-endian integers and length-prefixed strings.

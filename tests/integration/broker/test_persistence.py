@@ -171,23 +171,36 @@ def test_expired_messages_are_not_delivered_after_restart(tmp_path):
 
 
 def test_damaged_store_still_starts(tmp_path):
-    port = free_port()
-    b = start(tmp_path, port)
+    """A damaged store is repaired or moved aside; the broker starts and says so in the log, the stats and a
+    metric."""
+    port, http_port = free_port(), free_port()
+    extra = f"http_listener {http_port} 127.0.0.1\n"
+    b = start(tmp_path, port, extra=extra)
     c = RawClient(port)
     c.connect("d", clean=False)
+    assert stats(http_port)["store"]["damaged"] is None
+    assert 'starling_store_damaged{action="repaired"} 0' in metrics_text(http_port)
     b.stop()
     store = tmp_path / "store"
     for name in os.listdir(store):
         if name.startswith("CURRENT") or name.startswith("MANIFEST"):
             with open(store / name, "wb") as f:
                 f.write(b"\x00garbage\x00" * 10)
-    b = start(tmp_path, port)
+    b = start(tmp_path, port, extra=extra)
     try:
-        assert "Persistence:" in b.log()
+        assert re.search(r"Persistence: store in .* cannot be opened .*(repaired it|moved it aside)", b.log()), b.log()
         c = RawClient(port)
         assert c.connect("after", clean=True) == b"\x00\x00"
+        action = stats(http_port)["store"]["damaged"]
+        assert action in ("repaired", "moved_aside")
+        assert f'starling_store_damaged{{action="{action}"}} 1' in metrics_text(http_port)
     finally:
         b.stop()
+
+
+def metrics_text(http_port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
+        return r.read().decode()
 
 
 def test_acknowledged_messages_survive_repeated_kill_9_mid_stream(tmp_path):

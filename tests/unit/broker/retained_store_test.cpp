@@ -32,8 +32,8 @@ std::vector<std::string> topics(RetainedStore& s, std::string_view filter) {
 TEST(RetainedStore, OnePerTopicReplacedByTheNext) {
     // [MQTT-3.3.1-5]
     RetainedStore s;
-    s.set(msg("a/b", "1"));
-    s.set(msg("a/b", "22"));
+    (void)s.set(msg("a/b", "1"));
+    (void)s.set(msg("a/b", "22"));
     std::vector<MessagePtr> found;
     s.match("a/b", found);
     ASSERT_EQ(found.size(), 1u);
@@ -45,8 +45,8 @@ TEST(RetainedStore, OnePerTopicReplacedByTheNext) {
 TEST(RetainedStore, EmptyPayloadDeletesRetained) {
     // [MQTT-3.3.1-10]
     RetainedStore s;
-    s.set(msg("a/b", "1"));
-    s.set(msg("a/b", ""));
+    (void)s.set(msg("a/b", "1"));
+    (void)s.set(msg("a/b", ""));
     EXPECT_EQ(s.count(), 0u);
     EXPECT_EQ(s.bytes(), 0u);
     EXPECT_TRUE(topics(s, "#").empty());
@@ -55,7 +55,7 @@ TEST(RetainedStore, EmptyPayloadDeletesRetained) {
 TEST(RetainedStore, WildcardLookups) {
     RetainedStore s;
     for (auto t : {"a", "a/b", "a/b/c", "a/x/c", "b", "/lead", "$SYS/x"})
-        s.set(msg(t, "p"));
+        (void)s.set(msg(t, "p"));
     EXPECT_EQ(topics(s, "a/#"), (std::vector<std::string>{"a", "a/b", "a/b/c", "a/x/c"}));
     EXPECT_EQ(topics(s, "a/+/c"), (std::vector<std::string>{"a/b/c", "a/x/c"}));
     EXPECT_EQ(topics(s, "+"), (std::vector<std::string>{"a", "b"}));
@@ -76,7 +76,7 @@ std::vector<std::string> pageTopics(const RetainedStore::Page& page) {
 TEST(RetainedStore, BrowseByTextPrefixInTopicOrder) {
     RetainedStore s;
     for (auto t : {"a/bin", "a/b/c", "b/1", "a/b", "a/bc", "a", "/lead", "$SYS/x"})
-        s.set(msg(t, "p"));
+        (void)s.set(msg(t, "p"));
     // A prefix of text, not of levels: "a/b" also finds "a/bc"; byte order puts "a/b/c" before "a/bc".
     auto page = s.browse("a/b", "", 10);
     EXPECT_EQ(pageTopics(page), (std::vector<std::string>{"a/b", "a/b/c", "a/bc", "a/bin"}));
@@ -92,7 +92,7 @@ TEST(RetainedStore, BrowseByTextPrefixInTopicOrder) {
 TEST(RetainedStore, BrowsePagesFollowTheCursor) {
     RetainedStore s;
     for (int i = 9; i >= 0; --i)
-        s.set(msg("t/" + std::to_string(i), "p"));
+        (void)s.set(msg("t/" + std::to_string(i), "p"));
     auto first = s.browse("t/", "", 4);
     EXPECT_EQ(pageTopics(first), (std::vector<std::string>{"t/0", "t/1", "t/2", "t/3"}));
     EXPECT_EQ(first.total, 10u);
@@ -164,7 +164,7 @@ struct Bounded {
     // What a worker does: set in memory, write the record, report it written after its batch commits.
     void publish(std::string_view topic, std::string_view payload) {
         auto m = msg(topic, payload);
-        store.set(m);
+        if (!store.set(m)) return;  // nothing to write (a deletion of nothing)
         disk->write(m);
         EXPECT_TRUE(store.stored({m}).empty());
     }
@@ -218,7 +218,7 @@ TEST(RetainedStoreOnDisk, NothingLeavesMemoryBeforeItIsWritten) {
     std::vector<MessagePtr> batch;
     for (int i = 0; i < 4; ++i) {
         batch.push_back(msg("t/" + std::to_string(i), "p"));
-        b.store.set(batch.back());
+        EXPECT_TRUE(b.store.set(batch.back()));
     }
     EXPECT_EQ(b.store.diskOnlyCount(), 0u);  // over budget, but the store has none of them yet
     EXPECT_EQ(topics(b.store, "t/+").size(), 4u);
@@ -239,7 +239,7 @@ TEST(RetainedStoreOnDisk, ReplacingAMessageOnDiskWinsBeforeAndAfterItIsWritten) 
     b.publish("t/1", "p");  // t/0 leaves memory
     ASSERT_EQ(b.store.diskOnlyCount(), 1u);
     auto m = msg("t/0", "new");
-    b.store.set(m);  // not written yet: the disk still says "old"
+    EXPECT_TRUE(b.store.set(m));  // not written yet: the disk still says "old"
     EXPECT_EQ(b.store.count(), 2u);
     EXPECT_EQ(b.store.diskOnlyCount(), 0u);
     EXPECT_EQ(payloads(b.store, "t/#"), (std::vector<std::string>{"t/0=new", "t/1=p"}));
@@ -256,7 +256,7 @@ TEST(RetainedStoreOnDisk, DeletingAMessageOnDiskHidesItUntilTheDeletionIsWritten
     b.publish("t/1", "p");
     ASSERT_EQ(b.store.diskOnlyCount(), 1u);
     auto del = msg("t/0", "");
-    b.store.set(del);
+    EXPECT_TRUE(b.store.set(del));
     EXPECT_EQ(b.store.count(), 1u);
     EXPECT_EQ(b.store.diskOnlyCount(), 0u);
     EXPECT_EQ(topics(b.store, "t/#"), (std::vector<std::string>{"t/1"}));  // the disk still has t/0
@@ -266,7 +266,7 @@ TEST(RetainedStoreOnDisk, DeletingAMessageOnDiskHidesItUntilTheDeletionIsWritten
     EXPECT_TRUE(b.store.stored({del}).empty());
     EXPECT_EQ(topics(b.store, "t/#"), (std::vector<std::string>{"t/1"}));
     // Deleting what is nowhere changes nothing.
-    b.store.set(msg("t/9", ""));
+    EXPECT_FALSE(b.store.set(msg("t/9", "")));  // no record to write either
     EXPECT_EQ(b.store.count(), 1u);
     // A deleted topic published again counts again.
     b.publish("t/0", "again");
@@ -279,8 +279,8 @@ TEST(RetainedStoreOnDisk, AnOlderRecordLandingLastIsWrittenAgain) {
     Bounded b(1);
     auto older = msg("t/0", "old");
     auto newer = msg("t/0", "new");
-    b.store.set(older);
-    b.store.set(newer);
+    EXPECT_TRUE(b.store.set(older));
+    EXPECT_TRUE(b.store.set(newer));
     b.disk->write(newer);
     EXPECT_TRUE(b.store.stored({newer}).empty());
     b.disk->write(older);  // the store now says "old"
@@ -301,8 +301,8 @@ TEST(RetainedStoreOnDisk, AnOlderRecordLandingAfterADeletionIsDeletedAgain) {
     Bounded b(1);
     auto older = msg("t/0", "old");
     auto del = msg("t/0", "");
-    b.store.set(older);
-    b.store.set(del);
+    EXPECT_TRUE(b.store.set(older));
+    EXPECT_TRUE(b.store.set(del));
     b.disk->write(del);
     EXPECT_TRUE(b.store.stored({del}).empty());
     b.disk->write(older);
@@ -314,6 +314,62 @@ TEST(RetainedStoreOnDisk, AnOlderRecordLandingAfterADeletionIsDeletedAgain) {
     EXPECT_TRUE(b.store.stored(again).empty());
     EXPECT_TRUE(b.disk->records.empty());
     EXPECT_EQ(b.store.count(), 0u);
+}
+
+TEST(RetainedStoreOnDisk, RecordsReportedInTheOtherOrderThanCommittedAreWrittenAgain) {
+    // Worker A sets "old", worker B "new"; B's batch commits first, then A's (the store says "old"), but A
+    // reports before B does.
+    Bounded b(1);
+    auto older = msg("t/0", "old");
+    auto newer = msg("t/0", "new");
+    EXPECT_TRUE(b.store.set(older));
+    EXPECT_TRUE(b.store.set(newer));
+    b.disk->write(newer);
+    b.disk->write(older);
+    EXPECT_TRUE(b.store.stored({older}).empty());
+    auto again = b.store.stored({newer});
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0], newer);
+    b.publish("t/1", "p");
+    EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=new"}));  // not evicted meanwhile
+    b.disk->write(newer);
+    EXPECT_TRUE(b.store.stored(again).empty());
+    b.publish("t/2", "p");
+    EXPECT_EQ(b.store.diskOnlyCount(), 2u);
+    EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=new"}));
+}
+
+TEST(RetainedStoreOnDisk, RecordsOfOneTopicInOneBatchNeedNoSecondWrite) {
+    Bounded b(1);
+    auto first = msg("t/0", "1");
+    auto second = msg("t/0", "2");
+    EXPECT_TRUE(b.store.set(first));
+    EXPECT_TRUE(b.store.set(second));
+    b.disk->write(first);
+    b.disk->write(second);
+    EXPECT_TRUE(b.store.stored({first, second}).empty());  // the batch applies them in order
+    b.publish("t/1", "p");
+    EXPECT_EQ(b.store.diskOnlyCount(), 1u);  // t/0 could leave memory
+    EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=2"}));
+}
+
+TEST(RetainedStoreOnDisk, AFailedBatchIsWrittenAgainAndStaysInMemoryMeanwhile) {
+    Bounded b(1);
+    auto m = msg("t/0", "p");
+    auto replaced = msg("t/1", "old");
+    EXPECT_TRUE(b.store.set(m));
+    EXPECT_TRUE(b.store.set(replaced));
+    EXPECT_TRUE(b.store.set(msg("t/1", "new")));  // its own record is in a later batch
+    auto again = b.store.failed({m, replaced});
+    ASSERT_EQ(again.size(), 1u);  // only what is still current
+    EXPECT_EQ(again[0], m);
+    b.publish("t/2", "p");  // over budget: only t/2 itself may leave memory
+    EXPECT_EQ(b.disk->records.count("t/0"), 0u);
+    EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=p"}));
+    b.disk->write(m);
+    EXPECT_TRUE(b.store.stored(again).empty());
+    b.publish("t/3", "p");
+    EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=p"}));
 }
 
 TEST(RetainedStoreOnDisk, RecoveryKeepsWhatFitsAndReadsTheRest) {
@@ -378,7 +434,7 @@ TEST(RetainedStoreOnDisk, ExpiredMessagesOnDiskAreNotHandedOut) {
     init.retain = true;
     init.expires_at_ms = 1;  // long ago
     auto old = Message::create(init);
-    b.store.set(old);
+    EXPECT_TRUE(b.store.set(old));
     b.disk->write(old);
     EXPECT_TRUE(b.store.stored({old}).empty());
     b.publish("t/1", "p");
