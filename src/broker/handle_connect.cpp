@@ -259,7 +259,6 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
                                                          : Session::kNeverExpires;
     session->connect_expiry = session->expiry_interval;
     session->persistent = session->expiry_interval != 0;
-    session->username = grants.username;
     session->grants = std::move(grants);
     session->will.reset();
     if (c.will) {
@@ -315,10 +314,10 @@ void Shard::handleConnect(ClientLink& link, protocol::Connect& c, const std::str
     link.flushSoon();
     stats_.messages_sent.add();
 
-    if (!session->username.empty()) {
+    if (!session->grants.username.empty()) {
         spdlog::info("New client connected from {} as {} (p{}, c{}, k{}, u'{}'{}).", link.remoteAddress(),
-                     session->clientId(), static_cast<int>(v), c.clean_start ? 1 : 0, c.keep_alive, session->username,
-                     link.tls ? ", TLS" : "");
+                     session->clientId(), static_cast<int>(v), c.clean_start ? 1 : 0, c.keep_alive,
+                     session->grants.username, link.tls ? ", TLS" : "");
     } else {
         spdlog::info("New client connected from {} as {} (p{}, c{}, k{}{}).", link.remoteAddress(), session->clientId(),
                      static_cast<int>(v), c.clean_start ? 1 : 0, c.keep_alive, link.tls ? ", TLS" : "");

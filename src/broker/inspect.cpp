@@ -61,7 +61,7 @@ Page<ClientInfo> Shard::listClients(const ClientQuery& q) const {
     auto describe = [&](const Session& s) {
         ClientInfo c;
         c.client_id = s.clientId();
-        c.username = s.username;
+        c.username = s.grants.username;
         c.worker = index_;
         c.connected = s.link != nullptr;
         c.persistent = s.persistent;
@@ -154,7 +154,7 @@ void Shard::noteDisconnect(const Session& s, const ClientLink& link, CloseReason
     DisconnectRecord r;
     r.at_ms = now_ms;
     r.client_id = s.clientId();
-    r.username = s.username;
+    r.username = s.grants.username;
     r.address = link.remoteAddress();
     r.reason = closeReasonText(reason);
     if (!link.close_detail.empty()) r.reason += ": " + link.close_detail;

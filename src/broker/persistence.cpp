@@ -284,7 +284,7 @@ void Shard::storeSession(const Session& s) {
     if (!s.stored) broker_.stored_sessions.fetch_add(1, std::memory_order_relaxed);
     s.stored = true;
     store::Writer w;
-    w.u8(static_cast<uint8_t>(s.version)).u32(s.expiry_interval).u64(s.expires_at_ms).str(s.username);
+    w.u8(static_cast<uint8_t>(s.version)).u32(s.expiry_interval).u64(s.expires_at_ms).str(s.grants.username);
     w.u64(s.next_seq).u64(s.will_due_ms);
     if (s.will) {
         const auto& wl = *s.will;
@@ -622,8 +622,7 @@ void recoverFromStore(Broker& broker) {
                 s->connect_expiry = s->expiry_interval;
                 s->persistent = s->expiry_interval != 0;
                 s->expires_at_ms = r.u64();
-                s->username = std::string(r.str());
-                s->grants.username = s->username;
+                s->grants.username = std::string(r.str());
                 s->next_seq = r.u64();
                 s->will_due_ms = r.u64();
                 if (r.u8()) {

@@ -78,8 +78,7 @@ class Session {
     uint64_t expires_at_ms = 0;                   // offline with a finite expiry: when it ends
     uint64_t will_due_ms = 0;                     // a delayed will waits for this time [MQTT-3.1.3-9]
     std::unique_ptr<WillMessage> will;            // most clients have none
-    std::string username;
-    Grants grants;  // what the client may publish and subscribe to, from CONNECT
+    Grants grants;  // who the client is (username) and what it may publish and subscribe to
     // For the admin API: the last CONNECT and the end of the last connection.
     uint64_t connected_at_ms = 0;
     uint64_t disconnected_at_ms = 0;
