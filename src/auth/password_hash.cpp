@@ -1,5 +1,6 @@
 #include "auth/password_hash.hpp"
 
+#include "auth/encoding.hpp"
 #include "auth/scram.hpp"
 
 #include <argon2.h>
@@ -15,25 +16,17 @@ namespace {
 
 constexpr size_t kSha512Length = 64;
 
-std::string base64Encode(const unsigned char* data, size_t n) {
-    std::string out(4 * ((n + 2) / 3), '\0');
-    int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-    out.resize(len < 0 ? 0 : static_cast<size_t>(len));
-    return out;
+std::string_view bytes(const void* data, size_t n) {
+    return {static_cast<const char*>(data), n};
 }
 
-std::optional<std::vector<unsigned char>> base64Decode(std::string_view s) {
-    if (s.empty() || s.size() % 4 != 0) return std::nullopt;
-    std::vector<unsigned char> out(3 * s.size() / 4);
-    int len = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-    if (len < 0) return std::nullopt;
-    // EVP_DecodeBlock counts padding as zero bytes; drop them.
-    size_t pad = (s.ends_with("==") ? 2 : s.ends_with("=") ? 1 : 0);
-    out.resize(static_cast<size_t>(len) - pad);
-    return out;
+// A field of a stored hash: padded base64, never empty.
+std::optional<std::string> decodeField(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    return base64Decode(text);
 }
 
-bool sha512(std::string_view password, const std::vector<unsigned char>& salt, unsigned char* digest) {
+bool sha512(std::string_view password, std::string_view salt, unsigned char* digest) {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     if (!ctx) return false;
     unsigned int len = 0;
@@ -44,9 +37,10 @@ bool sha512(std::string_view password, const std::vector<unsigned char>& salt, u
     return ok && len == kSha512Length;
 }
 
-bool pbkdf2(std::string_view password, const std::vector<unsigned char>& salt, int iterations, unsigned char* key) {
-    return PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
-                             static_cast<int>(salt.size()), iterations, EVP_sha512(), kSha512Length, key) == 1;
+bool pbkdf2(std::string_view password, std::string_view salt, int iterations, unsigned char* key) {
+    return PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                             reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()),
+                             iterations, EVP_sha512(), kSha512Length, key) == 1;
 }
 
 // Splits "a$b$c" (after the leading "$6$"/"$7$") into its fields.
@@ -62,8 +56,8 @@ std::vector<std::string_view> splitDollar(std::string_view s) {
     return parts;
 }
 
-bool digestEquals(const unsigned char* computed, const std::vector<unsigned char>& expected) {
-    return expected.size() == kSha512Length && CRYPTO_memcmp(computed, expected.data(), kSha512Length) == 0;
+bool digestEquals(const unsigned char* computed, std::string_view expected) {
+    return equalConstantTime(bytes(computed, kSha512Length), expected);
 }
 
 }  // namespace
@@ -98,13 +92,13 @@ std::optional<std::string> hashPassword(std::string_view password, HashType type
 
     unsigned char digest[kSha512Length];
     if (type == HashType::kSha512) {
-        if (!sha512(password, salt, digest)) return std::nullopt;
-        return "$6$" + base64Encode(salt.data(), salt.size()) + "$" + base64Encode(digest, sizeof(digest));
+        if (!sha512(password, bytes(salt.data(), salt.size()), digest)) return std::nullopt;
+        return "$6$" + base64Encode(bytes(salt.data(), salt.size())) + "$" + base64Encode(bytes(digest, sizeof digest));
     }
     if (iterations < 1) iterations = kDefaultPbkdf2Iterations;
-    if (!pbkdf2(password, salt, iterations, digest)) return std::nullopt;
-    return "$7$" + std::to_string(iterations) + "$" + base64Encode(salt.data(), salt.size()) + "$" +
-           base64Encode(digest, sizeof(digest));
+    if (!pbkdf2(password, bytes(salt.data(), salt.size()), iterations, digest)) return std::nullopt;
+    return "$7$" + std::to_string(iterations) + "$" + base64Encode(bytes(salt.data(), salt.size())) + "$" +
+           base64Encode(bytes(digest, sizeof digest));
 }
 
 bool verifyPassword(std::string_view encoded, std::string_view password) {
@@ -117,8 +111,8 @@ bool verifyPassword(std::string_view encoded, std::string_view password) {
     if (encoded.starts_with("$6$")) {
         auto parts = splitDollar(encoded.substr(3));
         if (parts.size() != 2) return false;
-        auto salt = base64Decode(parts[0]);
-        auto hash = base64Decode(parts[1]);
+        auto salt = decodeField(parts[0]);
+        auto hash = decodeField(parts[1]);
         return salt && hash && sha512(password, *salt, digest) && digestEquals(digest, *hash);
     }
     if (encoded.starts_with("$7$")) {
@@ -127,8 +121,8 @@ bool verifyPassword(std::string_view encoded, std::string_view password) {
         int iterations = 0;
         auto [p, ec] = std::from_chars(parts[0].data(), parts[0].data() + parts[0].size(), iterations);
         if (ec != std::errc() || p != parts[0].data() + parts[0].size() || iterations < 1) return false;
-        auto salt = base64Decode(parts[1]);
-        auto hash = base64Decode(parts[2]);
+        auto salt = decodeField(parts[1]);
+        auto hash = decodeField(parts[2]);
         return salt && hash && pbkdf2(password, *salt, iterations, digest) && digestEquals(digest, *hash);
     }
     return false;
