@@ -98,15 +98,40 @@ struct HttpServer::Impl {
         secured = !access.open();
         routes.setAccess(std::move(access));
         if (listener.tls.enabled()) {
-            // The MQTT listeners' loader (files, versions, ciphers, client certificates), wrapped for Asio's
-            // ssl::stream, which owns the reference it is given. Asio keeps its own callback object in the
-            // context's app data (and deletes it); ours there points to `loaded` and serves only TLS-PSK,
-            // which http_listener does not take.
-            net::TlsContext loaded(listener.tls);
-            SSL_CTX_set_app_data(loaded.native(), nullptr);
-            SSL_CTX_up_ref(loaded.native());
-            tls.emplace(loaded.native());
+            tls = loadTls(listener.tls);
+            tls_files = net::certificateFileTimes(listener.tls);
         }
+    }
+
+    // The MQTT listeners' loader (files, versions, ciphers, client certificates), wrapped for Asio's ssl::stream,
+    // which owns the reference it is given. Asio keeps its own callback object in the context's app data (and
+    // deletes it); ours there points to `loaded` and serves only TLS-PSK, which http_listener does not take.
+    static std::shared_ptr<asio::ssl::context> loadTls(const config::TlsSettings& settings) {
+        net::TlsContext loaded(settings);
+        SSL_CTX_set_app_data(loaded.native(), nullptr);
+        SSL_CTX_up_ref(loaded.native());
+        return std::make_shared<asio::ssl::context>(loaded.native());
+    }
+
+    // A renewed certificate (its files changed) is loaded for the next connections, as for MQTT listeners;
+    // open connections keep the context they started with.
+    void watchCertificate() {
+        watch_timer.expires_after(std::chrono::seconds(2));
+        watch_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            auto now = net::certificateFileTimes(listener.tls);
+            if (now != tls_files) {
+                tls_files = now;
+                try {
+                    tls = loadTls(listener.tls);
+                    spdlog::info("Reloaded the HTTPS certificate {} (the file changed).", listener.tls.certfile);
+                } catch (const std::exception& e) {
+                    spdlog::warn("HTTPS certificate {} changed but cannot be loaded, keeping the old one: {}",
+                                 listener.tls.certfile, e.what());
+                }
+            }
+            watchCertificate();
+        });
     }
 
     void bind(tcp::endpoint ep);
@@ -114,10 +139,12 @@ struct HttpServer::Impl {
 
     config::HttpListener listener;
     bool secured = false;
-    std::optional<asio::ssl::context> tls;  // HTTPS when set
+    std::shared_ptr<asio::ssl::context> tls;  // HTTPS when set; HTTP thread only
+    std::vector<int64_t> tls_files;           // certificateFileTimes when `tls` was loaded
     size_t connections = 0;  // HTTP thread only; declared before io so sessions can count down as it goes
     Routes routes;           // HTTP thread only (reload posts to it)
     asio::io_context io{1};
+    asio::steady_timer watch_timer{io};
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::thread thread;
     bool stopped = false;
@@ -132,9 +159,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   public:
     static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-    template <typename... TlsContext>
-    Session(tcp::socket socket, Routes& routes, size_t& connections, TlsContext&... ctx)
-        : stream_(std::move(socket), ctx...), routes_(routes), connections_(connections) {
+    Session(tcp::socket socket, Routes& routes, size_t& connections, std::shared_ptr<asio::ssl::context> tls = {})
+        : tls_(std::move(tls)),
+          stream_(makeStream(std::move(socket), tls_.get())),
+          routes_(routes),
+          connections_(connections) {
         ++connections_;
     }
     ~Session() { --connections_; }
@@ -218,7 +247,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         }
     }
     void closeSocket() { beast::get_lowest_layer(stream_).close(); }
+    static Stream makeStream(tcp::socket socket, asio::ssl::context* tls) {
+        if constexpr (kTls) {
+            return Stream(std::move(socket), *tls);
+        } else {
+            return Stream(std::move(socket));
+        }
+    }
 
+    std::shared_ptr<asio::ssl::context> tls_;  // HTTPS: kept while this connection uses it (a reload replaces it)
     Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -258,7 +295,7 @@ void HttpServer::Impl::accept(tcp::acceptor& a) {
         } else {
             if (tls) {
                 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-                std::make_shared<Session<TlsStream>>(std::move(socket), routes, connections, *tls)->start();
+                std::make_shared<Session<TlsStream>>(std::move(socket), routes, connections, tls)->start();
             } else {
                 std::make_shared<Session<beast::tcp_stream>>(std::move(socket), routes, connections)->start();
             }
@@ -307,6 +344,7 @@ void HttpServer::start() {
     }
     for (auto& a : impl_->acceptors)
         impl_->accept(*a);
+    if (impl_->tls) impl_->watchCertificate();
     impl_->thread = std::thread([impl = impl_.get()] {
         for (;;) {
             try {

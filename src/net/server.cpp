@@ -177,23 +177,12 @@ struct Server::Impl : broker::WorkerPoster {
     std::vector<WatchedTls> watched;
     std::unique_ptr<asio::steady_timer> watch_timer;
 
-    static std::vector<int64_t> mtimesOf(const config::TlsSettings& t) {
-        std::vector<int64_t> out;
-        for (const std::string* f : {&t.certfile, &t.keyfile, &t.cafile, &t.crlfile}) {
-            struct stat st {};
-            out.push_back(!f->empty() && ::stat(f->c_str(), &st) == 0
-                              ? int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec
-                              : 0);
-        }
-        return out;
-    }
-
     void watchCertificates() {
         watch_timer->expires_after(std::chrono::seconds(2));
         watch_timer->async_wait([this](const boost::system::error_code& ec) {
             if (ec || stopping) return;
             for (auto& w : watched) {
-                auto now = mtimesOf(w.settings);
+                auto now = certificateFileTimes(w.settings);
                 if (now == w.mtimes) continue;
                 w.mtimes = now;
                 try {
@@ -278,7 +267,7 @@ void Server::start() {
             }
         }
         size_t listener_index = static_cast<size_t>(&l - listeners.data());
-        if (tls) impl_->watched.push_back({l.tls, tls, Impl::mtimesOf(l.tls)});
+        if (tls) impl_->watched.push_back({l.tls, tls, certificateFileTimes(l.tls)});
         for (auto& ep : eps) {
             try {
                 impl_->bind(ep, l.max_connections, tls, listener_index, l.protocol == "websockets");

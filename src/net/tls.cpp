@@ -6,6 +6,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -73,6 +75,17 @@ const std::string* TlsContext::pskKey(std::string_view identity) const {
     for (const auto& [id, key] : psk_keys_)
         if (id == identity) return &key;
     return nullptr;
+}
+
+std::vector<int64_t> certificateFileTimes(const config::TlsSettings& t) {
+    std::vector<int64_t> out;
+    for (const std::string* f : {&t.certfile, &t.keyfile, &t.cafile, &t.crlfile}) {
+        struct stat st {};
+        out.push_back(!f->empty() && ::stat(f->c_str(), &st) == 0
+                          ? int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec
+                          : 0);
+    }
+    return out;
 }
 
 TlsContext::TlsContext(const config::TlsSettings& s) : settings_(s) {

@@ -21,6 +21,10 @@ namespace starling::net {
 
 // One listener's TLS configuration: certificate, key, CA, verification mode, versions and ciphers.
 // Immutable once built; shared by every connection of the listener.
+// Modification times of the settings' certificate, key, CA and CRL files (0 for one that is unset or missing):
+// a change means a renewed certificate to load.
+std::vector<int64_t> certificateFileTimes(const config::TlsSettings& settings);
+
 class TlsContext {
   public:
     // Throws std::runtime_error naming the file and OpenSSL's reason when something cannot be loaded.

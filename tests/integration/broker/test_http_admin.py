@@ -406,6 +406,39 @@ def test_https_with_the_listener_tls_options_and_client_certificates():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_a_renewed_https_certificate_is_loaded_without_restart():
+    """As for MQTT listeners: the certificate files change on disk (key first, then certificate), new HTTPS
+    connections get the new certificate; the old CA no longer verifies it."""
+    import ssl
+    import urllib.request
+    from certs import _signed, make_certs
+    from harness import free_port
+    d = tempfile.mkdtemp(prefix="starling-https-renew-")
+    try:
+        certs = make_certs(d)
+        live_crt, live_key = os.path.join(d, "live.crt"), os.path.join(d, "live.key")
+        shutil.copy(certs["server"][0], live_crt)
+        shutil.copy(certs["server"][1], live_key)
+        _signed(d, "otherca", "renewed", "/CN=localhost", ext="subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        old_ca, new_ca = ssl.create_default_context(cafile=certs["ca"][0]), ssl.create_default_context(
+            cafile=os.path.join(d, "otherca.crt"))
+        http_port = free_port()
+        with Broker(f"http_listener {http_port} 127.0.0.1\ncertfile {live_crt}\nkeyfile {live_key}\n") as b:
+            def health(ctx):
+                with urllib.request.urlopen(f"https://localhost:{http_port}/health", timeout=TIMEOUT,
+                                            context=ctx) as r:
+                    return r.status
+            wait_for(lambda: _answers(lambda: health(old_ca)), timeout=TIMEOUT, what="the HTTPS server")
+            shutil.copy(os.path.join(d, "renewed.key"), live_key)
+            shutil.copy(os.path.join(d, "renewed.crt"), live_crt)
+            wait_for(lambda: "Reloaded the HTTPS certificate" in b.log(), timeout=10, what="certificate reload")
+            assert health(new_ca) == 200
+            with pytest.raises((ssl.SSLError, urllib.error.URLError)):
+                health(old_ca)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def _answers(fn):
     try:
         fn()
