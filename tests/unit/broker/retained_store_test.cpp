@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace starling::broker {
@@ -441,6 +444,102 @@ TEST(RetainedStoreOnDisk, ExpiredMessagesOnDiskAreNotHandedOut) {
     ASSERT_EQ(b.store.diskOnlyCount(), 1u);
     EXPECT_EQ(topics(b.store, "t/#"), (std::vector<std::string>{"t/1"}));
     EXPECT_EQ(topics(b.store, "t/0"), (std::vector<std::string>{}));
+}
+
+// Workers set retained messages concurrently and commit their batches outside the store's lock, so batches land
+// on disk and are reported in any order. Afterwards the disk, memory and the counts all hold the last message set
+// of each topic.
+TEST(RetainedStoreOnDisk, ConcurrentWorkersLeaveTheLastMessageOfEachTopicEverywhere) {
+    struct SafeDisk final : public RetainedDisk {
+        mutable std::mutex mu;
+        FakeDisk disk;
+        bool contains(std::string_view topic) const override {
+            std::lock_guard lock(mu);
+            return disk.contains(topic);
+        }
+        MessagePtr get(std::string_view topic) const override {
+            std::lock_guard lock(mu);
+            return disk.get(topic);
+        }
+        void scan(std::string_view prefix,
+                  const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+            std::vector<std::pair<std::string, std::string>> copy;  // a snapshot, as a RocksDB iterator has
+            {
+                std::lock_guard lock(mu);
+                disk.scan(prefix, [&](std::string_view t, std::string_view v) {
+                    copy.emplace_back(t, v);
+                    return true;
+                });
+            }
+            for (auto& [t, v] : copy)
+                if (!fn(t, v)) return;
+        }
+        MessagePtr decode(std::string_view value) const override { return disk.decode(value); }
+        void commit(const std::vector<MessagePtr>& batch) {
+            std::lock_guard lock(mu);
+            for (auto& m : batch)
+                disk.write(m);
+        }
+    };
+    auto owned = std::make_unique<SafeDisk>();
+    SafeDisk* disk = owned.get();
+    RetainedStore store;
+    store.attachDisk(std::move(owned), 5 * (RetainedStore::kEntryOverhead + 8));  // about 5 of 24 topics fit
+
+    constexpr int kWorkers = 4, kOps = 20000, kTopics = 24;
+    std::mutex order_mu;  // records which set() came last for each topic (set() itself is atomic)
+    std::map<std::string, std::string> last;
+    auto worker = [&](int w) {
+        std::vector<MessagePtr> batch;
+        uint32_t seed = 7919u * (w + 1);
+        auto next = [&] { return seed = seed * 1103515245u + 12345u, (seed >> 8); };
+        for (int i = 0; i < kOps; ++i) {
+            std::string topic = "t/" + std::to_string(next() % kTopics);
+            std::string payload = next() % 5 == 0 ? "" : "w" + std::to_string(w) + "-" + std::to_string(i);
+            auto m = msg(topic, payload);
+            {
+                std::lock_guard lock(order_mu);
+                if (store.set(m)) batch.push_back(m);
+                last[topic] = payload;
+            }
+            if (next() % 8 == 0) {
+                // End of a loop turn: commit outside the store's lock, then report (maybe after another worker).
+                disk->commit(batch);
+                if (next() % 2) std::this_thread::yield();
+                batch = store.stored(batch);
+            }
+            if (next() % 50 == 0) {
+                std::vector<MessagePtr> found;
+                store.match("t/+", found);
+                std::set<std::string> seen;
+                for (auto& f : found)
+                    EXPECT_TRUE(seen.insert(std::string(f->topic())).second) << "twice: " << f->topic();
+            }
+        }
+        while (!batch.empty()) {
+            disk->commit(batch);
+            batch = store.stored(batch);
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int w = 0; w < kWorkers; ++w)
+        threads.emplace_back(worker, w);
+    for (auto& t : threads)
+        t.join();
+
+    size_t expected = 0;
+    for (auto& [topic, payload] : last) {
+        expected += !payload.empty();
+        std::vector<std::string> want;
+        if (!payload.empty()) want.push_back(topic + "=" + payload);
+        EXPECT_EQ(payloads(store, topic), want) << topic;
+        auto it = disk->disk.records.find(topic);
+        EXPECT_EQ(it == disk->disk.records.end() ? std::string() : disk->decode(it->second)->payload(), payload)
+            << "the store holds another message of " << topic;
+    }
+    EXPECT_EQ(store.count(), expected);
+    EXPECT_EQ(payloads(store, "t/#").size(), expected);
+    EXPECT_GT(store.diskOnlyCount(), 0u);
 }
 
 TEST(Message, SharedBodyHoldsTopicPropertiesAndPayload) {
