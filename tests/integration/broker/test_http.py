@@ -498,6 +498,7 @@ def test_dashboard_in_headless_chromium_shows_live_connections_and_retained_topi
     assert element_text(dom, "connections") == "1"
     assert element_text(dom, "clients-connected") == "1"
     assert element_text(dom, "retained-count") == "2"
+    assert element_text(dom, "retained-bytes").endswith(" in memory")  # none on disk only: no persistence
     assert 'data-topic="dash/room/temperature"' in dom and ">21.5<" in dom
     assert 'data-topic="dash/blob"' in dom and "base64: AAEC" in dom
     assert element_text(dom, "retained-summary").startswith("2 retained messages")
