@@ -581,118 +581,131 @@ void recoverFromStore(Broker& broker) {
         limit ? std::max<uint64_t>(limit / broker.workerCount(), 1) : std::numeric_limits<uint64_t>::max();
     const uint64_t eager_limit = limit ? limit : std::numeric_limits<uint64_t>::max();
     uint64_t eager_bytes = 0;
-    st->scan([&](Kind kind, std::string_view k, std::string_view v) {
-        std::string_view cid, rest;
-        switch (kind) {
-            case Kind::kMessage: {
-                Message::Init init;
-                if (!readMessage(v, init) || k.size() != 8) return void(++bad);
-                uint64_t id = be(k);
-                max_id = std::max(max_id, id);
-                Body& b = messages[id];
-                b.size = static_cast<uint32_t>(init.topic.size() + init.properties.size() + init.payload.size());
-                // The oldest bodies, up to the queues' budget, are decoded now rather than read again one by
-                // one when their queued records come (most of those stay in memory); the unused ones are
-                // dropped at the end.
-                if (eager_bytes + b.size <= eager_limit) {
-                    b.message = Message::create(init);
-                    eager_bytes += b.size;
+    std::string scan_error;
+    st->scan(
+        [&](Kind kind, std::string_view k, std::string_view v) {
+            std::string_view cid, rest;
+            switch (kind) {
+                case Kind::kMessage: {
+                    Message::Init init;
+                    if (!readMessage(v, init) || k.size() != 8) return void(++bad);
+                    uint64_t id = be(k);
+                    max_id = std::max(max_id, id);
+                    Body& b = messages[id];
+                    b.size = static_cast<uint32_t>(init.topic.size() + init.properties.size() + init.payload.size());
+                    // The oldest bodies, up to the queues' budget, are decoded now rather than read again one by
+                    // one when their queued records come (most of those stay in memory); the unused ones are
+                    // dropped at the end.
+                    if (eager_bytes + b.size <= eager_limit) {
+                        b.message = Message::create(init);
+                        eager_bytes += b.size;
+                    }
+                    return;
                 }
-                return;
-            }
-            case Kind::kPending:
-                if (k.size() == 9) pending.push_back({be(k.substr(0, 8)), static_cast<uint8_t>(k[8]), std::string(v)});
-                return;
-            case Kind::kRetained: {
-                auto m = decodeMessage(v);
-                if (!m || m->expired(now)) {
-                    if (!m) ++bad;
-                    dropped_retained.push_back(store::key(Kind::kRetained, k));
-                } else {
-                    broker.retained().restore(m);
-                    ++retained;
+                case Kind::kPending:
+                    if (k.size() == 9)
+                        pending.push_back({be(k.substr(0, 8)), static_cast<uint8_t>(k[8]), std::string(v)});
+                    return;
+                case Kind::kRetained: {
+                    auto m = decodeMessage(v);
+                    if (!m || m->expired(now)) {
+                        if (!m) ++bad;
+                        dropped_retained.push_back(store::key(Kind::kRetained, k));
+                    } else {
+                        broker.retained().restore(m);
+                        ++retained;
+                    }
+                    return;
                 }
-                return;
-            }
-            case Kind::kSession: {
-                store::Reader r(v);
-                auto s = std::make_unique<Session>(std::string(k));
-                s->version = static_cast<protocol::ProtocolVersion>(r.u8());
-                s->expiry_interval = r.u32();
-                s->connect_expiry = s->expiry_interval;
-                s->persistent = s->expiry_interval != 0;
-                s->expires_at_ms = r.u64();
-                s->grants.username = std::string(r.str());
-                s->next_seq = r.u64();
-                s->will_due_ms = r.u64();
-                if (r.u8()) {
-                    WillMessage w;
-                    w.topic = std::string(r.str());
-                    w.payload = std::string(r.str());
-                    w.properties = std::string(r.str());
-                    w.qos = static_cast<QoS>(r.u8() & 3);
-                    w.retain = r.u8() != 0;
-                    w.message_expiry = r.u32();
-                    w.delay = r.u32();
-                    s->will = std::make_unique<WillMessage>(std::move(w));
+                case Kind::kSession: {
+                    store::Reader r(v);
+                    auto s = std::make_unique<Session>(std::string(k));
+                    s->version = static_cast<protocol::ProtocolVersion>(r.u8());
+                    s->expiry_interval = r.u32();
+                    s->connect_expiry = s->expiry_interval;
+                    s->persistent = s->expiry_interval != 0;
+                    s->expires_at_ms = r.u64();
+                    s->grants.username = std::string(r.str());
+                    s->next_seq = r.u64();
+                    s->will_due_ms = r.u64();
+                    if (r.u8()) {
+                        WillMessage w;
+                        w.topic = std::string(r.str());
+                        w.payload = std::string(r.str());
+                        w.properties = std::string(r.str());
+                        w.qos = static_cast<QoS>(r.u8() & 3);
+                        w.retain = r.u8() != 0;
+                        w.message_expiry = r.u32();
+                        w.delay = r.u32();
+                        s->will = std::make_unique<WillMessage>(std::move(w));
+                    }
+                    if (!r.ok()) return void(++bad);
+                    // Online when the broker stopped: its expiry starts now.
+                    if (!s->expires_at_ms && s->expiry_interval != Session::kNeverExpires)
+                        s->expires_at_ms = now + uint64_t(s->expiry_interval) * 1000;
+                    if (!s->will_due_ms) s->will.reset();  // will of a client connected at the crash: not sent
+                    sessions[std::string(k)].session = std::move(s);
+                    return;
                 }
-                if (!r.ok()) return void(++bad);
-                // Online when the broker stopped: its expiry starts now.
-                if (!s->expires_at_ms && s->expiry_interval != Session::kNeverExpires)
-                    s->expires_at_ms = now + uint64_t(s->expiry_interval) * 1000;
-                if (!s->will_due_ms) s->will.reset();  // will of a client connected at the crash: not sent
-                sessions[std::string(k)].session = std::move(s);
-                return;
-            }
-            case Kind::kSub: {
-                if (!splitClient(k, cid, rest)) return void(++bad);
-                store::Reader r(v);
-                SubscriptionEntry e;
-                e.options = decodeOptions(r.u8());
-                e.identifier = r.u32();
-                sessions[std::string(cid)].subs.emplace_back(std::string(rest), e);
-                return;
-            }
-            case Kind::kQueued: {
-                if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
-                store::Reader r(v);
-                uint64_t id = r.u64();
-                QueuedDelivery d;
-                d.qos = static_cast<QoS>(r.u8() & 3);
-                d.retain = r.u8() != 0;
-                d.shared = std::string(r.str());
-                d.subscription_ids = readIds(r);
-                d.seq = be(rest);
-                if (!r.ok()) return void(++bad);
-                auto it = messages.find(id);
-                if (it == messages.end()) return;  // its body is gone (unreadable, counted there)
-                const uint32_t size = it->second.size;
-                uint64_t& worker_resident = resident[broker.ownerOf(cid)];
-                if (d.shared.empty() && worker_resident + size > share) {
-                    d.message_id = id;
-                    d.evicted_bytes = size;
-                    ++it->second.evicted;
-                } else {
-                    Body* b = body(id);
-                    if (!b) return;
-                    d.message = b->message;
-                    ++d.message->durable().refs;
-                    worker_resident += size;
+                case Kind::kSub: {
+                    if (!splitClient(k, cid, rest)) return void(++bad);
+                    store::Reader r(v);
+                    SubscriptionEntry e;
+                    e.options = decodeOptions(r.u8());
+                    e.identifier = r.u32();
+                    sessions[std::string(cid)].subs.emplace_back(std::string(rest), e);
+                    return;
                 }
-                sessions[std::string(cid)].queued.push_back(std::move(d));
-                return;
+                case Kind::kQueued: {
+                    if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
+                    store::Reader r(v);
+                    uint64_t id = r.u64();
+                    QueuedDelivery d;
+                    d.qos = static_cast<QoS>(r.u8() & 3);
+                    d.retain = r.u8() != 0;
+                    d.shared = std::string(r.str());
+                    d.subscription_ids = readIds(r);
+                    d.seq = be(rest);
+                    if (!r.ok()) return void(++bad);
+                    auto it = messages.find(id);
+                    if (it == messages.end()) return;  // its body is gone (unreadable, counted there)
+                    const uint32_t size = it->second.size;
+                    uint64_t& worker_resident = resident[broker.ownerOf(cid)];
+                    if (d.shared.empty() && worker_resident + size > share) {
+                        d.message_id = id;
+                        d.evicted_bytes = size;
+                        ++it->second.evicted;
+                    } else {
+                        Body* b = body(id);
+                        if (!b) return;
+                        d.message = b->message;
+                        ++d.message->durable().refs;
+                        worker_resident += size;
+                    }
+                    sessions[std::string(cid)].queued.push_back(std::move(d));
+                    return;
+                }
+                case Kind::kInflight:
+                    if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
+                    sessions[std::string(cid)].inflight.emplace_back(be(rest), std::string(v));
+                    return;
+                case Kind::kIncoming:
+                    if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
+                    sessions[std::string(cid)].incoming.push_back(static_cast<uint16_t>(be(rest)));
+                    return;
             }
-            case Kind::kInflight:
-                if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
-                sessions[std::string(cid)].inflight.emplace_back(be(rest), std::string(v));
-                return;
-            case Kind::kIncoming:
-                if (!splitClient(k, cid, rest) || rest.size() != 8) return void(++bad);
-                sessions[std::string(cid)].incoming.push_back(static_cast<uint16_t>(be(rest)));
-                return;
-        }
+            ++bad;
+        },
+        scan_error);
+    if (!scan_error.empty()) {
+        // Open verified every block, so this is new damage (or an I/O error): what comes after it is not seen.
+        // Nothing is cleaned up below, so that a repair can still find it.
+        spdlog::error(
+            "Persistence: reading the store stopped early ({}); records after that point are not "
+            "restored. Stop the broker and move the store aside, or let the next start repair it.",
+            scan_error);
         ++bad;
-    });
+    }
     broker.next_message_id.store(max_id + 1);
     broker.unreadable_records.store(bad);
 
@@ -790,6 +803,7 @@ void recoverFromStore(Broker& broker) {
     store::Batch cleanup;
     size_t dropped = 0;
     for (auto& [id, b] : messages) {
+        if (!scan_error.empty()) break;  // records seen as unreferenced may be referenced by ones not read
         if (b.evicted || (b.message && (b.message->durable().parked || b.message->durable().refs))) continue;
         cleanup.del(store::key(Kind::kMessage, id));
         ++dropped;
@@ -797,7 +811,7 @@ void recoverFromStore(Broker& broker) {
     for (auto& k : dropped_retained)
         cleanup.del(k);
     for (auto& [cid, rec] : sessions) {
-        if (rec.restored) continue;
+        if (rec.restored || !scan_error.empty()) continue;
         for (Kind k : {Kind::kSub, Kind::kQueued, Kind::kInflight, Kind::kIncoming})
             cleanup.delClient(k, cid);
     }

@@ -73,8 +73,10 @@ class Store {
     [[nodiscard]] bool get(std::string_view key, std::string& value, std::string& error) const;
     // Whether a record exists, without copying it (a bloom filter answers most misses).
     [[nodiscard]] bool contains(std::string_view key, std::string& error) const;
-    // Every record, in key order: kind, the key after the kind byte, the value.
-    void scan(const std::function<void(Kind, std::string_view key, std::string_view value)>& fn) const;
+    // Every record, in key order: kind, the key after the kind byte, the value. `error` is set when the scan
+    // stopped on a read error (a damaged block), empty otherwise.
+    void scan(const std::function<void(Kind, std::string_view key, std::string_view value)>& fn,
+              std::string& error) const;
     // The records of kind `k` whose key (after the kind byte) starts with `prefix`, in key order, until `fn`
     // returns false.
     // `error` is set when the scan stopped on a read error (I/O, corruption), empty otherwise.

@@ -198,6 +198,45 @@ def test_damaged_store_still_starts(tmp_path):
         b.stop()
 
 
+def test_a_damaged_block_inside_a_table_file_is_found_at_start_and_repaired(tmp_path):
+    """A corrupted block in the middle of a table file (not just a broken MANIFEST) is found when the store is
+    opened, not by a recovery that silently stops early: the broker repairs the store, starts, and says so in
+    the log and the metric."""
+    port, http_port = free_port(), free_port()
+    extra = f"http_listener {http_port} 127.0.0.1\n"
+    b = start(tmp_path, port, extra=extra)
+    p = RawClient(port)
+    p.connect("block-pub")
+    for i in range(300):
+        p.send(publish_packet(f"block/{i}", "x" * 200, qos=1, retain=True, pid=i + 1))
+    for _ in range(300):
+        assert p.recv_packet(timeout=10)[0] == 0x40
+    p.close()
+    b.stop()  # a clean stop writes the records into a table file
+    store = tmp_path / "store"
+    tables = [store / n for n in os.listdir(store) if n.endswith(".sst")]
+    assert tables, os.listdir(store)
+    table = max(tables, key=lambda t: t.stat().st_size)
+    with open(table, "r+b") as f:
+        f.seek(table.stat().st_size // 3)
+        f.write(b"\xff" * 512)
+    b = start(tmp_path, port, extra=extra)
+    try:
+        assert re.search(r"Persistence: store in .* cannot be opened or read \(Corruption.*repaired it", b.log()), \
+            b.log()
+        assert stats(http_port)["store"]["damaged"] == "repaired"
+        assert 'starling_store_damaged{action="repaired"} 1' in metrics_text(http_port)
+        c = RawClient(port)
+        assert c.connect("after-repair", clean=True) == b"\x00\x00"
+        # The broker works on: a new retained message is stored and read back.
+        c.send(publish_packet("block/new", "fresh", qos=1, retain=True, pid=1))
+        assert c.recv_packet()[0] == 0x40
+        c.close()
+        retained_nothing_more(port, "block/new", {"block/new": "fresh"})
+    finally:
+        b.stop()
+
+
 def metrics_text(http_port):
     with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
         return r.read().decode()
