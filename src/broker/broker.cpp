@@ -30,6 +30,14 @@ bool Broker::failpointArmed(std::string_view name) {
     return armed && name == armed;
 }
 
+std::string Broker::failpointPath(std::string_view name) {
+    const char* armed = std::getenv("STARLING_FAILPOINT");
+    if (!armed) return {};
+    std::string_view v(armed);
+    if (!v.starts_with(name) || v.size() <= name.size() + 1 || v[name.size()] != ':') return {};
+    return std::string(v.substr(name.size() + 1));
+}
+
 void Broker::setStore(std::unique_ptr<store::Store> s) {
     store_ = std::move(s);
     for (auto& shard : shards_)
@@ -92,6 +100,8 @@ const char* closeReasonText(CloseReason r) {
             return "server shutting down";
         case CloseReason::kAdministrative:
             return "disconnected by an administrator";
+        case CloseReason::kStoreFailure:
+            return "store write failed";
     }
     return "unknown";
 }

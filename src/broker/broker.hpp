@@ -62,7 +62,10 @@ class Broker {
     // a pending-route marker for another worker write its acknowledgements and then die by SIGKILL without
     // handing the message on, so a test can hit the window the markers cover every time.
     const bool failpoint_kill_before_handoff = failpointArmed("kill-before-handoff");
+    // STARLING_FAILPOINT=fail-commits-while:PATH: every store commit fails while the file PATH exists.
+    const std::string failpoint_fail_commits_while = failpointPath("fail-commits-while");
     static bool failpointArmed(std::string_view name);
+    static std::string failpointPath(std::string_view name);
     // Persistent sessions that have a record in the store: while there are none, nothing is stored per message.
     std::atomic<int64_t> stored_sessions{0};
     // Store references to message bodies (M records) of messages with a queued delivery evicted from memory

@@ -15,6 +15,7 @@
 // from the store when the session reconnects and the delivery is about to be sent. An evicted delivery's
 // reference to the body stays counted (Broker::parked), so the body outlives the last in-memory copy.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <limits>
@@ -438,6 +439,16 @@ void Shard::storeRouted(const Message& m) {
     releaseDurable(m);
 }
 
+bool Shard::commitBatch(std::string& error) {
+    const std::string& failpoint = broker_.failpoint_fail_commits_while;
+    if (!failpoint.empty() && !batch_.empty() && ::access(failpoint.c_str(), F_OK) == 0) {
+        batch_.clear();
+        error = "failpoint fail-commits-while";
+        return false;
+    }
+    return store_->commit(batch_, error);
+}
+
 void Shard::commitStore(uint64_t now_ms) {
     if (!store_) return;
     if (!batch_.empty()) {
@@ -447,9 +458,13 @@ void Shard::commitStore(uint64_t now_ms) {
         // of the same topic at the same time; then the current one is written again, after (the third time, next
         // turn).
         for (int round = 0;; ++round) {
-            if (!store_->commit(batch_, error)) {
+            if (!commitBatch(error)) {
                 stats_.store_errors.add();
-                spdlog::error("Store write failed: {}", error);
+                store_failed_ = true;
+                spdlog::error(
+                    "Store write failed: {}; the clients that got output in this turn are disconnected "
+                    "without it (it may acknowledge what is not stored).",
+                    error);
                 // Not written: those retained messages stay in memory and go in the next batch again.
                 auto again = broker_.retained().failed(retained_written_);
                 retained_written_.clear();

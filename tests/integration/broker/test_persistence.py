@@ -732,3 +732,62 @@ def test_retained_updates_acknowledged_before_kill_9_are_there_after_restart(tmp
                 retained_nothing_more(port, topic, {topic: got[topic]} if got.get(topic) else {})
     finally:
         b.stop()
+
+
+def test_when_the_store_fails_nothing_unstored_is_acknowledged(tmp_path):
+    """Disk full, I/O error: a commit fails (STARLING_FAILPOINT=fail-commits-while:FILE). The PUBACK promised in
+    that turn is not sent; the v5 publisher gets DISCONNECT 0x80 instead and the 3.1.1 one a closed connection.
+    Once the store works again a new PUBLISH is acknowledged, and survives kill -9 [MQTT-4.3.2-2]."""
+    port, http_port = free_port(), free_port()
+    flag = tmp_path / "store-fails"
+    extra = f"http_listener {http_port} 127.0.0.1\n"
+    b = start(tmp_path, port, extra=extra)
+    s = RawClient(port)
+    s.connect("sf-sub", clean=False)
+    s.send(subscribe_packet(1, [("sf/#", 1)]))
+    assert s.recv_packet()[0] == 0x90
+    s.close()
+    b.stop()
+
+    os.environ["STARLING_FAILPOINT"] = f"fail-commits-while:{flag}"
+    try:
+        b = start(tmp_path, port, extra=extra)
+    finally:
+        del os.environ["STARLING_FAILPOINT"]
+    try:
+        flag.touch()
+        v5 = RawClient(port)
+        assert v5.connect("sf-pub5", level=5)[1] == 0  # CONNACK: the session is not persistent, nothing stored
+        v5.send(publish_packet("sf/a", "lost-5", qos=1, pid=1, level=5))
+        first, body = v5.recv_packet(timeout=5)
+        assert (first, body[:1]) == (0xE0, b"\x80"), (hex(first), body)  # DISCONNECT, unspecified error
+        with pytest.raises((ConnectionError, OSError, AssertionError)):
+            v5.recv_packet(timeout=2)
+        v3 = RawClient(port)
+        v3.connect("sf-pub3")
+        v3.send(publish_packet("sf/b", "lost-3", qos=1, pid=1))
+        with pytest.raises((ConnectionError, OSError, AssertionError)):
+            v3.recv_packet(timeout=5)  # closed, no PUBACK
+        assert "Store write failed" in b.log() and "store write failed" in b.log()
+        assert stats(http_port)["store"]["write_errors"] >= 2
+
+        flag.unlink()
+        p = RawClient(port)
+        p.connect("sf-pub")
+        p.send(publish_packet("sf/c", "kept", qos=1, pid=9))
+        assert p.recv_packet(timeout=5) == (0x40, b"\x00\x09")
+        kill9(b)
+        b = start(tmp_path, port, extra=extra)
+        s = RawClient(port)
+        assert s.connect("sf-sub", clean=False) == b"\x01\x00"
+        got = []
+        while True:
+            try:
+                topic, qos, pid, payload, dup = read_publish(s, timeout=2)
+            except (socket.timeout, OSError, AssertionError):
+                break
+            got.append(payload)
+            ack(s, qos, pid)
+        assert b"kept" in got, got
+    finally:
+        b.stop()
