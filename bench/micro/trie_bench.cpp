@@ -80,7 +80,6 @@ class NullLink : public ClientLink {
     void flushSoon() override {}
     uint64_t pendingOutputBytes() const override { return 0; }
     void close(CloseReason) override {}
-    void discardOutput() override {}
     const std::string& remoteAddress() const override { return address_; }
 
   private:

@@ -100,8 +100,6 @@ const char* closeReasonText(CloseReason r) {
             return "server shutting down";
         case CloseReason::kAdministrative:
             return "disconnected by an administrator";
-        case CloseReason::kStoreFailure:
-            return "store write failed";
     }
     return "unknown";
 }

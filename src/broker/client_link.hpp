@@ -30,7 +30,6 @@ enum class CloseReason : uint8_t {
     kNotAuthorized,             // CONNECT refused
     kServerShutdown,
     kAdministrative,  // disconnected through the admin API
-    kStoreFailure,    // a store write failed: what this turn acknowledged is not stored, so it is not sent
 };
 const char* closeReasonText(CloseReason r);
 
@@ -50,9 +49,6 @@ class ClientLink {
     virtual uint64_t pendingOutputBytes() const = 0;
     // Writes what is pending, then closes. Further input is ignored; the core's onClosed follows.
     virtual void close(CloseReason reason) = 0;
-    // Drops the output queued and not yet handed to the socket (a store write failed: acknowledgements in it
-    // must not go out).
-    virtual void discardOutput() = 0;
     virtual const std::string& remoteAddress() const = 0;
 
     // State the core keeps per connection (small members side by side: there is one of these per client).

@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "broker/clock.hpp"
@@ -42,6 +44,10 @@ struct SpinGuard {
     ~SpinGuard() { flag.clear(std::memory_order_release); }
     std::atomic_flag& flag;
 };
+
+// The exit status when the store cannot be written or read: the broker stops rather than acknowledge what it
+// cannot keep.
+constexpr int kExitStoreFailure = 3;
 
 std::string encodeMessage(const Message& m) {
     store::Writer w;
@@ -442,36 +448,48 @@ void Shard::storeRouted(const Message& m) {
 bool Shard::commitBatch(std::string& error) {
     const std::string& failpoint = broker_.failpoint_fail_commits_while;
     if (!failpoint.empty() && !batch_.empty() && ::access(failpoint.c_str(), F_OK) == 0) {
-        batch_.clear();
         error = "failpoint fail-commits-while";
         return false;
     }
     return store_->commit(batch_, error);
 }
 
+void Shard::commitOrStop() {
+    // A write that fails is tried again for about 1.5 s (RocksDB resumed in between: a transient error, space
+    // freed). If the store still refuses it, the broker stops at once: this turn's acknowledgements are not
+    // sent, and the state in memory, which no longer matches the store, goes with the process. The next start
+    // recovers from what the store holds, which is everything acknowledged; clients send again what was not.
+    // Going on without the store would acknowledge messages that a crash then loses.
+    std::string error;
+    auto backoff = std::chrono::milliseconds(50);
+    for (int attempt = 1; !commitBatch(error); ++attempt) {
+        stats_.store_errors.add();
+        if (attempt == kCommitAttempts) {
+            spdlog::critical(
+                "Store write failed {} times ({}): stopping the broker now so that nothing unstored is "
+                "acknowledged. Everything acknowledged is in the store; fix the cause (disk space, "
+                "permissions, the disk) and start it again.",
+                attempt, error);
+            spdlog::shutdown();
+            std::_Exit(kExitStoreFailure);
+        }
+        spdlog::error("Store write failed (attempt {} of {}): {}; trying again in {} ms.", attempt, kCommitAttempts,
+                      error, backoff.count());
+        std::this_thread::sleep_for(backoff);
+        backoff *= 2;
+        store_->resume();
+    }
+}
+
 void Shard::commitStore(uint64_t now_ms) {
     if (!store_) return;
     if (!batch_.empty()) {
-        std::string error;
         auto started = std::chrono::steady_clock::now();
         // Retained records written: those messages may leave memory now. Rarely another worker wrote a record
         // of the same topic at the same time; then the current one is written again, after (the third time, next
         // turn).
         for (int round = 0;; ++round) {
-            if (!commitBatch(error)) {
-                stats_.store_errors.add();
-                store_failed_ = true;
-                spdlog::error(
-                    "Store write failed: {}; the clients that got output in this turn are disconnected "
-                    "without it (it may acknowledge what is not stored).",
-                    error);
-                // Not written: those retained messages stay in memory and go in the next batch again.
-                auto again = broker_.retained().failed(retained_written_);
-                retained_written_.clear();
-                for (auto& m : again)
-                    storeRetained(m);
-                break;
-            }
+            commitOrStop();
             if (retained_written_.empty()) break;
             auto again = broker_.retained().stored(retained_written_);
             retained_written_.clear();
@@ -713,13 +731,15 @@ void recoverFromStore(Broker& broker) {
         },
         scan_error);
     if (!scan_error.empty()) {
-        // Open verified every block, so this is new damage (or an I/O error): what comes after it is not seen.
-        // Nothing is cleaned up below, so that a repair can still find it.
-        spdlog::error(
-            "Persistence: reading the store stopped early ({}); records after that point are not "
-            "restored. Stop the broker and move the store aside, or let the next start repair it.",
+        // Open verified every block, so this is an I/O error (or damage since): the records after it were not
+        // seen, and going on would hand out message ids and delete bodies that those records still use. The next
+        // start verifies the store again and repairs it if it is damaged.
+        spdlog::critical(
+            "Persistence: reading the store failed ({}) after it was verified; stopping rather than "
+            "starting with part of it.",
             scan_error);
-        ++bad;
+        spdlog::shutdown();
+        std::_Exit(kExitStoreFailure);
     }
     broker.next_message_id.store(max_id + 1);
     broker.unreadable_records.store(bad);
@@ -818,7 +838,6 @@ void recoverFromStore(Broker& broker) {
     store::Batch cleanup;
     size_t dropped = 0;
     for (auto& [id, b] : messages) {
-        if (!scan_error.empty()) break;  // records seen as unreferenced may be referenced by ones not read
         if (b.evicted || (b.message && (b.message->durable().parked || b.message->durable().refs))) continue;
         cleanup.del(store::key(Kind::kMessage, id));
         ++dropped;
@@ -826,7 +845,7 @@ void recoverFromStore(Broker& broker) {
     for (auto& k : dropped_retained)
         cleanup.del(k);
     for (auto& [cid, rec] : sessions) {
-        if (rec.restored || !scan_error.empty()) continue;
+        if (rec.restored) continue;
         for (Kind k : {Kind::kSub, Kind::kQueued, Kind::kInflight, Kind::kIncoming})
             cleanup.delClient(k, cid);
     }

@@ -201,24 +201,6 @@ std::vector<MessagePtr> RetainedStore::stored(const std::vector<MessagePtr>& wri
     return again;
 }
 
-std::vector<MessagePtr> RetainedStore::failed(const std::vector<MessagePtr>& lost) {
-    std::vector<MessagePtr> again;
-    std::lock_guard lock(mu_);
-    if (!disk_) return again;
-    std::unordered_set<const Node*> seen;
-    for (auto& m : lost) {
-        Node* n = find(m->topic());
-        if (!n || !n->pending) continue;
-        --n->pending;
-        // The topic's current state is not in the store if this was its record: write it again.
-        if (n->message == m && seen.insert(n).second) {
-            again.push_back(m);
-            ++n->pending;
-        }
-    }
-    return again;
-}
-
 void RetainedStore::restore(const MessagePtr& m) {
     std::lock_guard lock(mu_);
     ++count_;

@@ -57,12 +57,9 @@ class RetainedStore {
     // caller must write its record to the store and report it with stored() (or failed()).
     [[nodiscard]] bool set(const MessagePtr& m);
     // After a worker's write batch with these messages' records reached the store (those set() said to write,
-    // in batch order). Returns the messages whose records that worker must write again (an older record may
-    // have landed after theirs).
+    // in batch order; a batch that cannot be written stops the broker, see Shard::commitOrStop). Returns the messages
+    // whose records that worker must write again (an older record may have landed after theirs).
     [[nodiscard]] std::vector<MessagePtr> stored(const std::vector<MessagePtr>& written);
-    // The batch with these records could not be written: returns the messages to write again (those that are
-    // still their topic's current state).
-    [[nodiscard]] std::vector<MessagePtr> failed(const std::vector<MessagePtr>& lost);
     // Recovery: a message read from the store, kept in memory while the budget allows.
     void restore(const MessagePtr& m);
 

@@ -100,8 +100,6 @@ class Shard {
     void commitStore(uint64_t now_ms);
     // The kill-before-handoff failpoint (Broker) fired in this turn: die once the acknowledgements are out.
     bool killDue() const { return kill_due_; }
-    // Whether this turn's store commit failed (and clears it): the turn's output must then not be sent.
-    bool takeStoreFailure() { return std::exchange(store_failed_, false); }
 
     // This worker's view of the broker's authentication and ACLs (refreshed when a reload swapped them).
     const Security& security();
@@ -196,6 +194,8 @@ class Shard {
     void storeEndSession(Session& s);
     void storeRetained(const MessagePtr& m);
     bool commitBatch(std::string& error);  // store_->commit, or the fail-commits-while failpoint
+    void commitOrStop();                   // commits batch_, retrying; stops the process if the store refuses
+    static constexpr int kCommitAttempts = 6;
     // Pending-route markers for the workers of `workers` (their own subscribers) and of `shared` (groups
     // chosen there), before anything is handed on.
     void storePublish(const Message& m, uint64_t workers,
@@ -266,7 +266,6 @@ class Shard {
     uint64_t outbox_mask_ = 0;       // workers whose outbox is not empty
     bool marked_elsewhere_ = false;  // this turn's batch has a pending-route marker for another worker
     bool kill_due_ = false;
-    bool store_failed_ = false;
     uint64_t match_generation_ = 0;
     std::vector<Session*> matched_;
     std::vector<std::pair<unsigned, const std::string*>> shared_choices_;  // publish(): worker, group key

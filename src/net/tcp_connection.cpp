@@ -431,13 +431,6 @@ void TcpConnection::close(broker::CloseReason reason) {
     flushSoon();
 }
 
-void TcpConnection::discardOutput() {
-    // What a write in progress carries was queued in earlier turns, whose commits succeeded.
-    pending_.clear();
-    sealed_bytes_ = 0;
-    reportOutput();
-}
-
 void TcpConnection::shutdownSocket() {
     if (finished_) return;
     finished_ = true;

@@ -60,7 +60,6 @@ class TcpConnection final : public broker::ClientLink, public std::enable_shared
     void flushSoon() override;
     uint64_t pendingOutputBytes() const override;
     void close(broker::CloseReason reason) override;
-    void discardOutput() override;
     const std::string& remoteAddress() const override { return address_; }
 
     // Worker end-of-turn: start a write of what is queued.

@@ -27,16 +27,6 @@ void Worker::post(std::function<void()> fn) {
 
 void Worker::endTurn() {
     shard_.flush();
-    if (shard_.takeStoreFailure()) {
-        // The store did not take this turn's batch: the acknowledgements queued in this turn promise what is
-        // not stored. They are dropped, and their clients disconnected (v5: DISCONNECT 0x80); they send the
-        // messages again, and what is in memory (a QoS 2 packet id, in-flight windows) keeps that correct.
-        for (auto& c : dirty_) {
-            c->discardOutput();
-            shard_.disconnect(*c, protocol::ReasonCode::kUnspecifiedError, broker::CloseReason::kStoreFailure,
-                              "store write failed");
-        }
-    }
     // Writing may queue more (never re-entrantly here), so swap first.
     while (!dirty_.empty()) {
         flushing_.swap(dirty_);

@@ -133,6 +133,22 @@ std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::strin
             std::string aside = dir + ".damaged-" + stamp;
             std::error_code ec;
             std::filesystem::rename(dir, aside, ec);
+            if (ec) {
+                // A mount point, or a parent we may not write: move what is inside to a subdirectory instead
+                // (RocksDB ignores directories it did not make).
+                aside = dir + "/damaged-" + stamp;
+                std::filesystem::create_directories(aside, ec);
+                for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+                    if (entry.path() == aside || entry.path().filename().string().starts_with("damaged-")) continue;
+                    std::error_code moved;
+                    std::filesystem::rename(entry.path(), std::filesystem::path(aside) / entry.path().filename(),
+                                            moved);
+                    if (moved) {
+                        notice += "cannot move it aside (" + moved.message() + ")";
+                        return nullptr;
+                    }
+                }
+            }
             std::filesystem::create_directories(dir);
             status = rocksdb::DB::Open(options, dir, &raw);
             notice += "moved it aside to " + aside + " and started an empty store";
@@ -166,12 +182,16 @@ bool Store::commit(Batch& b, std::string& error) {
     rocksdb::WriteOptions wo;
     wo.sync = sync_ == Sync::kAlways;
     auto status = impl_->db->Write(wo, &b.impl_->wb);
-    b.clear();
     if (!status.ok()) {
         error = status.ToString();
-        return false;
+        return false;  // the batch stays, to be written again
     }
+    b.clear();
     return true;
+}
+
+void Store::resume() {
+    impl_->db->Resume();  // after a write error RocksDB refuses writes until resumed
 }
 
 void Store::syncWal() {

@@ -62,8 +62,11 @@ class Store {
     enum class Opened { kIntact, kRepaired, kMovedAside };
     Opened opened() const { return opened_; }
 
-    // Writes the batch atomically (synced to disk when the policy is kAlways) and empties it.
+    // Writes the batch atomically (synced to disk when the policy is kAlways) and empties it; on failure the
+    // batch is kept.
     bool commit(Batch& b, std::string& error);
+    // After a failed write: lets the database take writes again, if it can (RocksDB stops after an error).
+    void resume();
     // The interval policy: makes what was committed so far durable on disk.
     void syncWal();
     Sync sync() const { return sync_; }

@@ -356,25 +356,6 @@ TEST(RetainedStoreOnDisk, RecordsOfOneTopicInOneBatchNeedNoSecondWrite) {
     EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=2"}));
 }
 
-TEST(RetainedStoreOnDisk, AFailedBatchIsWrittenAgainAndStaysInMemoryMeanwhile) {
-    Bounded b(1);
-    auto m = msg("t/0", "p");
-    auto replaced = msg("t/1", "old");
-    EXPECT_TRUE(b.store.set(m));
-    EXPECT_TRUE(b.store.set(replaced));
-    EXPECT_TRUE(b.store.set(msg("t/1", "new")));  // its own record is in a later batch
-    auto again = b.store.failed({m, replaced});
-    ASSERT_EQ(again.size(), 1u);  // only what is still current
-    EXPECT_EQ(again[0], m);
-    b.publish("t/2", "p");  // over budget: only t/2 itself may leave memory
-    EXPECT_EQ(b.disk->records.count("t/0"), 0u);
-    EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=p"}));
-    b.disk->write(m);
-    EXPECT_TRUE(b.store.stored(again).empty());
-    b.publish("t/3", "p");
-    EXPECT_EQ(payloads(b.store, "t/0"), (std::vector<std::string>{"t/0=p"}));
-}
-
 TEST(RetainedStoreOnDisk, RecoveryKeepsWhatFitsAndReadsTheRest) {
     auto d = std::make_unique<FakeDisk>();
     FakeDisk* disk = d.get();
