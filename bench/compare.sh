@@ -81,19 +81,9 @@ The script raises its soft open-file limit to the hard limit; brokers and load g
 EOF
 }
 
-OUT=$REPO/build/bench/compare.md
-while (($#)); do
-    case $1 in
-        --out)
-            [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }
-            OUT=$2
-            shift 2
-            ;;
-        --out=*) OUT=${1#--out=}; shift ;;
-        -h | --help) usage; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
-    esac
-done
+# shellcheck source=bench/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+parse_out_args "$REPO/build/bench/compare.md" "$@"
 
 SCALE=${SCALE:-1}
 DURATION=${DURATION:-6}
@@ -206,15 +196,8 @@ MOSQUITTO=$MOSQUITTO_BIN
 BROKER_PID=""
 LOAD_PIDS=()
 cleanup() {
-    local p
-    for p in "${LOAD_PIDS[@]}" $BROKER_PID; do
-        if kill -0 "$p" 2>/dev/null; then
-            kill -TERM "$p" 2>/dev/null || true
-            for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$p" 2>/dev/null || true
-            wait "$p" 2>/dev/null || true
-        fi
-    done
+    # shellcheck disable=SC2086  # an empty PID vanishes
+    stop_pids "${LOAD_PIDS[@]}" $BROKER_PID
     LOAD_PIDS=()
     BROKER_PID=""
 }
@@ -223,8 +206,6 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
 # free_port, wait_listen, cpu_secs, status_kb
-# shellcheck source=bench/lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 MODE=""
 STARLING_THREADS_NOW=0

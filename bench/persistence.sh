@@ -55,19 +55,9 @@ Environment (defaults in brackets):
 EOF
 }
 
-OUT=$REPO/build/bench/persistence.md
-while (($#)); do
-    case $1 in
-        --out)
-            [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }
-            OUT=$2
-            shift 2
-            ;;
-        --out=*) OUT=${1#--out=}; shift ;;
-        -h | --help) usage; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
-    esac
-done
+# shellcheck source=bench/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+parse_out_args "$REPO/build/bench/persistence.md" "$@"
 
 SCALE=${SCALE:-1}
 DURATION=${DURATION:-5}
@@ -139,15 +129,8 @@ MOSQUITTO=$MOSQUITTO_BIN
 BROKER_PID=""
 CHILD_PID=""
 cleanup() {
-    local p
-    for p in $CHILD_PID $BROKER_PID; do
-        if kill -0 "$p" 2>/dev/null; then
-            kill -TERM "$p" 2>/dev/null || true
-            for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$p" 2>/dev/null || true
-            wait "$p" 2>/dev/null || true
-        fi
-    done
+    # shellcheck disable=SC2086  # empty PIDs vanish
+    stop_pids $CHILD_PID $BROKER_PID
     CHILD_PID=""
     BROKER_PID=""
 }
@@ -167,8 +150,6 @@ run_child() {  # seconds stdout-file stderr-file command...
 }
 
 # free_port, wait_listen, cpu_secs, status_kb
-# shellcheck source=bench/lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # Stops the broker by PID; sets STOP_SECS and STOP_NOTE ("" when it exited 0 within STOP_GRACE).

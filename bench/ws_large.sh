@@ -42,19 +42,9 @@ Environment (defaults in brackets):
 EOF
 }
 
-OUT=$REPO/build/bench/ws_large.md
-while (($#)); do
-    case $1 in
-        --out)
-            [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }
-            OUT=$2
-            shift 2
-            ;;
-        --out=*) OUT=${1#--out=}; shift ;;
-        -h | --help) usage; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
-    esac
-done
+# shellcheck source=bench/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+parse_out_args "$REPO/build/bench/ws_large.md" "$@"
 
 BROKERS=${BROKERS:-starling mosquitto}
 SIZE=${SIZE:-1048576}
@@ -108,15 +98,8 @@ HELPER=$WORK/ws_large_helper.py
 BROKER_PID=""
 CHILD_PID=""
 cleanup() {
-    local p
-    for p in $CHILD_PID $BROKER_PID; do
-        if kill -0 "$p" 2>/dev/null; then
-            kill -TERM "$p" 2>/dev/null || true
-            for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$p" 2>/dev/null || true
-            wait "$p" 2>/dev/null || true
-        fi
-    done
+    # shellcheck disable=SC2086  # empty PIDs vanish
+    stop_pids $CHILD_PID $BROKER_PID
     CHILD_PID=""
     BROKER_PID=""
 }
@@ -125,8 +108,6 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
 # free_port, wait_listen, cpu_secs, status_kb
-# shellcheck source=bench/lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 write_config() {  # broker tcp-port ws-port file
     local broker=$1 tcp=$2 ws=$3 file=$4
