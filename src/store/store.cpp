@@ -100,8 +100,10 @@ std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::strin
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     options.keep_log_file_num = 3;
-    // A torn last WAL record after a crash is expected: drop it, keep everything before.
-    options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    // A torn last WAL record after a crash is expected: drop it, keep everything before. Damage anywhere else
+    // in the log fails the open, so that the store is repaired (RepairDB salvages the records after it) and the
+    // log says so, instead of a replay that silently stops at the damage (point-in-time recovery).
+    options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
     std::filesystem::create_directories(dir);
     rocksdb::DB* raw = nullptr;
     // Opens and reads every block once (checksums): a damaged block in the middle of a file would otherwise

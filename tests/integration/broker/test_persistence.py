@@ -237,6 +237,40 @@ def test_a_damaged_block_inside_a_table_file_is_found_at_start_and_repaired(tmp_
         b.stop()
 
 
+def test_damage_in_the_middle_of_the_log_is_repaired_not_silently_cut(tmp_path):
+    """After kill -9 the records are in the write-ahead log. Damage in its middle (not a torn last record) fails
+    the open and the store is repaired, so the records after the damage are kept and the log says so; a
+    point-in-time replay would have stopped at the damage without a word."""
+    port, http_port = free_port(), free_port()
+    extra = f"http_listener {http_port} 127.0.0.1\n"
+    b = start(tmp_path, port, extra=extra)
+    p = RawClient(port)
+    p.connect("wal-pub")
+    for i in range(600):
+        p.send(publish_packet(f"wal/{i:03}", "y" * 500, qos=1, retain=True, pid=i + 1))
+    for _ in range(600):
+        assert p.recv_packet(timeout=10)[0] == 0x40
+    p.close()
+    kill9(b)
+    store = tmp_path / "store"
+    logs = [store / n for n in os.listdir(store) if n.endswith(".log")]
+    wal = max(logs, key=lambda f: f.stat().st_size)
+    with open(wal, "r+b") as f:
+        f.seek(wal.stat().st_size // 3)
+        f.write(b"\x00" * 64)
+    b = start(tmp_path, port, extra=extra)
+    try:
+        assert re.search(r"Persistence: store in .* cannot be opened or read \(Corruption.*repaired it", b.log()), \
+            b.log()
+        assert stats(http_port)["store"]["damaged"] == "repaired"
+        # What came after the damage is there (the last ones published), what was in the damaged block is not.
+        kept = browse(http_port, "wal/", 1)["total"]
+        assert 300 < kept < 600, kept
+        retained_nothing_more(port, "wal/599", {"wal/599": "y" * 500})
+    finally:
+        b.stop()
+
+
 def metrics_text(http_port):
     with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
         return r.read().decode()
