@@ -470,7 +470,7 @@ void Shard::commitOrStop() {
                 "acknowledged. Everything acknowledged is in the store; fix the cause (disk space, "
                 "permissions, the disk) and start it again.",
                 attempt, error);
-            spdlog::shutdown();
+            spdlog::default_logger()->flush();  // other workers may still log: the logger must stay
             std::_Exit(kExitStoreFailure);
         }
         spdlog::error("Store write failed (attempt {} of {}): {}; trying again in {} ms.", attempt, kCommitAttempts,
@@ -738,7 +738,7 @@ void recoverFromStore(Broker& broker) {
             "Persistence: reading the store failed ({}) after it was verified; stopping rather than "
             "starting with part of it.",
             scan_error);
-        spdlog::shutdown();
+        spdlog::default_logger()->flush();
         std::_Exit(kExitStoreFailure);
     }
     broker.next_message_id.store(max_id + 1);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <vector>
 
 namespace starling::store {
 
@@ -88,6 +89,55 @@ struct Store::Impl {
     std::unique_ptr<rocksdb::DB> db;
 };
 
+namespace {
+
+// A name for the damaged store next to `base` that nothing uses yet (two starts within a second must not mix).
+std::string unusedName(const std::string& base) {
+    auto stamp = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    std::string name = base + stamp;
+    for (int i = 1; std::filesystem::exists(name); ++i)
+        name = base + stamp + "-" + std::to_string(i);
+    return name;
+}
+
+// Moves the store in `dir` out of the way: the directory itself to dir.damaged-<time>, or, when that cannot be
+// renamed (a mount point, a parent we may not write), its entries into dir/damaged-<time> (RocksDB ignores
+// directories it did not make). All or nothing: entries already moved go back if one cannot be.
+bool moveAside(const std::string& dir, std::string& aside, std::string& error) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    aside = unusedName(dir + ".damaged-");
+    fs::rename(dir, aside, ec);
+    if (!ec) return true;
+    aside = unusedName(dir + "/damaged-");
+    std::vector<fs::path> entries;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (!it->path().filename().string().starts_with("damaged-")) entries.push_back(it->path());
+    }
+    if (!ec) fs::create_directory(aside, ec);
+    if (ec) {
+        error = ec.message();
+        return false;
+    }
+    std::vector<fs::path> moved;
+    for (const auto& from : entries) {
+        fs::rename(from, fs::path(aside) / from.filename(), ec);
+        if (ec) {
+            error = from.string() + ": " + ec.message();
+            for (const auto& back : moved) {
+                std::error_code ignored;
+                fs::rename(fs::path(aside) / back.filename(), back, ignored);
+            }
+            return false;
+        }
+        moved.push_back(from);
+    }
+    return true;
+}
+
+}  // namespace
+
 std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::string& notice) {
     rocksdb::Options options;
     options.create_if_missing = true;
@@ -129,30 +179,14 @@ std::unique_ptr<Store> Store::open(const std::string& dir, Sync sync, std::strin
             notice += "repaired it (records it could not read are in " + dir + "/lost)";
             opened = Opened::kRepaired;
         } else {
-            auto stamp = std::to_string(
-                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                    .count());
-            std::string aside = dir + ".damaged-" + stamp;
-            std::error_code ec;
-            std::filesystem::rename(dir, aside, ec);
-            if (ec) {
-                // A mount point, or a parent we may not write: move what is inside to a subdirectory instead
-                // (RocksDB ignores directories it did not make).
-                aside = dir + "/damaged-" + stamp;
-                std::filesystem::create_directories(aside, ec);
-                for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-                    if (entry.path() == aside || entry.path().filename().string().starts_with("damaged-")) continue;
-                    std::error_code moved;
-                    std::filesystem::rename(entry.path(), std::filesystem::path(aside) / entry.path().filename(),
-                                            moved);
-                    if (moved) {
-                        notice += "cannot move it aside (" + moved.message() + ")";
-                        return nullptr;
-                    }
-                }
+            std::string aside, error;
+            if (!moveAside(dir, aside, error)) {
+                notice += "cannot move it aside either (" + error + ")";
+                return nullptr;
             }
-            std::filesystem::create_directories(dir);
-            status = rocksdb::DB::Open(options, dir, &raw);
+            std::error_code ec;
+            std::filesystem::create_directories(dir, ec);
+            status = openVerified();
             notice += "moved it aside to " + aside + " and started an empty store";
             opened = Opened::kMovedAside;
             if (!status.ok()) {
