@@ -316,10 +316,13 @@ RetainedStore::Page RetainedStore::browse(std::string_view prefix, std::string_v
         if (best.size() == limit) best.pop();
         best.push(std::move(m));
     };
-    std::vector<MessagePtr> answered;  // every topic memory answers for (messages, deletions not yet written)
+    // With messages on disk only: every topic memory answers for (messages, deletions not yet written), not only
+    // this page's, so that the store's records of them are not counted again.
+    std::vector<MessagePtr> answered;
     bool disk = false;
     std::function<void(const Node*)> walk = [&](const Node* n) {
         if (n->holds() && wanted(n->message->topic())) keep(n->message);
+        if (disk && n->state != State::kNone) answered.push_back(n->message);
         for (auto& [name, child] : n->children)
             walk(child.get());
     };
@@ -340,16 +343,6 @@ RetainedStore::Page RetainedStore::browse(std::string_view prefix, std::string_v
             n = it->second.get();
         }
         if (found) {
-            if (disk) {
-                // Every topic memory answers for, not only this page's: the store must not count them again.
-                std::function<void(const Node*)> note = [&](const Node* x) {
-                    if (x->state != State::kNone) answered.push_back(x->message);
-                    for (auto& [name, child] : x->children)
-                        note(child.get());
-                };
-                for (auto& [name, child] : n->children)
-                    if (std::string_view(name).substr(0, rest.size()) == rest) note(child.get());
-            }
             for (auto& [name, child] : n->children)
                 if (std::string_view(name).substr(0, rest.size()) == rest) walk(child.get());
         }
