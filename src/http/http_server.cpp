@@ -119,17 +119,8 @@ struct HttpServer::Impl {
         watch_timer.expires_after(std::chrono::seconds(2));
         watch_timer.async_wait([this](const boost::system::error_code& ec) {
             if (ec) return;
-            auto now = net::certificateFileTimes(listener.tls);
-            if (now != tls_files) {
-                tls_files = now;
-                try {
-                    tls = loadTls(listener.tls);
-                    spdlog::info("Reloaded the HTTPS certificate {} (the file changed).", listener.tls.certfile);
-                } catch (const std::exception& e) {
-                    spdlog::warn("HTTPS certificate {} changed but cannot be loaded, keeping the old one: {}",
-                                 listener.tls.certfile, e.what());
-                }
-            }
+            net::reloadIfChanged(listener.tls, tls_files, "the HTTPS certificate",
+                                 [this] { tls = loadTls(listener.tls); });
             watchCertificate();
         });
     }

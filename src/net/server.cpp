@@ -182,17 +182,8 @@ struct Server::Impl : broker::WorkerPoster {
         watch_timer->async_wait([this](const boost::system::error_code& ec) {
             if (ec || stopping) return;
             for (auto& w : watched) {
-                auto now = certificateFileTimes(w.settings);
-                if (now == w.mtimes) continue;
-                w.mtimes = now;
-                try {
-                    w.slot->store(std::make_shared<const TlsContext>(w.settings));
-                    spdlog::info("Reloaded TLS certificate {} (the file changed).", w.settings.certfile);
-                } catch (const std::exception& e) {
-                    // Half-written files during a renewal: keep the old context, try at the next change.
-                    spdlog::warn("TLS certificate {} changed but cannot be loaded, keeping the old one: {}",
-                                 w.settings.certfile, e.what());
-                }
+                reloadIfChanged(w.settings, w.mtimes, "TLS certificate",
+                                [&] { w.slot->store(std::make_shared<const TlsContext>(w.settings)); });
             }
             watchCertificates();
         });

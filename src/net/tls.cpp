@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -86,6 +87,19 @@ std::vector<int64_t> certificateFileTimes(const config::TlsSettings& t) {
                           : 0);
     }
     return out;
+}
+
+void reloadIfChanged(const config::TlsSettings& settings, std::vector<int64_t>& times, std::string_view what,
+                     const std::function<void()>& load) {
+    auto now = certificateFileTimes(settings);
+    if (now == times) return;
+    times = std::move(now);
+    try {
+        load();
+        spdlog::info("Reloaded {} {} (the file changed).", what, settings.certfile);
+    } catch (const std::exception& e) {
+        spdlog::warn("{} {} changed but cannot be loaded, keeping the old one: {}", what, settings.certfile, e.what());
+    }
 }
 
 TlsContext::TlsContext(const config::TlsSettings& s) : settings_(s) {

@@ -5,6 +5,7 @@
 // descriptor and this object move together; docs/architecture.md).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,12 @@ namespace starling::net {
 // Modification times of the settings' certificate, key, CA and CRL files (0 for one that is unset or missing):
 // a change means a renewed certificate to load.
 std::vector<int64_t> certificateFileTimes(const config::TlsSettings& settings);
+// Certificate renewal (Let's Encrypt): when the settings' files changed since `times` (which then take the new
+// times), calls `load`, which builds and installs the new context, and logs "Reloaded <what> <certfile>". When
+// `load` throws (files half written during a renewal) the old context stays and a warning says why; the next
+// change tries again.
+void reloadIfChanged(const config::TlsSettings& settings, std::vector<int64_t>& times, std::string_view what,
+                     const std::function<void()>& load);
 
 class TlsContext {
   public:
